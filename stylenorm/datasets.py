@@ -1,0 +1,160 @@
+"""Reading GTA5 and Cityscapes in their native layouts, from a directory or the original zips.
+
+A *tree* is a read-only view of relative POSIX paths -> bytes. ``open_tree``
+returns one for an extracted dataset directory, a single zip, or a directory of
+the original archives (members are read straight from the zips, never extracted
+whole). ``gta5_pairs`` and ``cityscapes_pairs`` find the image/label pairs in a
+tree the way the real datasets lay them out:
+
+* GTA5 (Richter et al. 2016): ``images/{id:05d}.png`` + ``labels/{id:05d}.png``
+  (palette PNG, index = Cityscapes label id), archives ``01_images.zip`` ...
+  ``10_labels.zip``. Some ids are missing; some files have no partner.
+* Cityscapes: ``leftImg8bit/{split}/{city}/{stem}_leftImg8bit.png`` +
+  ``gtFine/{split}/{city}/{stem}_gtFine_labelIds.png``, archives
+  ``leftImg8bit_trainvaltest.zip`` and ``gtFine_trainvaltest.zip``. Test labels
+  are not public, so only ``train`` and ``val`` are used.
+"""
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+
+class DatasetError(ValueError):
+    """The dataset on disk is not what its layout promises."""
+
+
+class DirTree:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def list(self) -> list[str]:
+        return sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
+
+    def read(self, rel: str) -> bytes:
+        return (self.root / rel).read_bytes()
+
+    def origin(self, rel: str) -> str:
+        return str(self.root / rel)
+
+
+class ZipTree:
+    """Members of one or more zip archives, merged into one namespace."""
+
+    def __init__(self, archives: list[Path]):
+        self.archives = [Path(a) for a in archives]
+        self._where: dict[str, Path] = {}
+        for archive in self.archives:
+            try:
+                with zipfile.ZipFile(archive) as zf:
+                    for info in zf.infolist():
+                        if not info.is_dir():
+                            self._where[info.filename] = archive
+            except zipfile.BadZipFile as err:
+                raise DatasetError(f"{archive}: not a readable zip archive ({err})") from None
+        self._open: dict[Path, zipfile.ZipFile] = {}
+
+    def __getstate__(self):  # picklable for worker processes: reopen archives lazily there
+        return {"archives": self.archives, "_where": self._where, "_open": {}}
+
+    def list(self) -> list[str]:
+        return sorted(self._where)
+
+    def read(self, rel: str) -> bytes:
+        archive = self._where[rel]
+        if archive not in self._open:
+            self._open[archive] = zipfile.ZipFile(archive)
+        try:
+            return self._open[archive].read(rel)  # checks the member's CRC
+        except (zipfile.BadZipFile, OSError) as err:
+            raise DatasetError(f"{archive}::{rel}: {err}") from None
+
+    def origin(self, rel: str) -> str:
+        return f"{self._where[rel]}::{rel}"
+
+
+def open_tree(path: str | Path):
+    """A tree over an extracted directory, one zip, or a directory holding the original zips."""
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(f"{path}: no such file or directory")
+    if path.is_file():
+        return ZipTree([path])
+    zips = sorted(path.glob("*.zip"))
+    has_tree = any(p.is_dir() for p in path.iterdir())
+    if zips and not has_tree:
+        return ZipTree(zips)
+    return DirTree(path)
+
+
+@dataclass
+class Pair:
+    id: str
+    image: str  # relative path in the tree
+    label: str
+
+
+@dataclass
+class Inventory:
+    """What a scan of a tree found: usable pairs plus the quirks it skipped."""
+
+    pairs: list[Pair]
+    images_without_label: list[str] = field(default_factory=list)
+    labels_without_image: list[str] = field(default_factory=list)
+    missing_ids: int = 0  # GTA5: gaps in the numbered sequence
+
+
+_GTA5_RE = re.compile(r"(?:^|/)(images|labels)/(\d{5})\.png$")
+
+
+def gta5_pairs(tree) -> Inventory:
+    found: dict[str, dict[str, str]] = {"images": {}, "labels": {}}
+    for rel in tree.list():
+        m = _GTA5_RE.search(rel)
+        if m:
+            found[m.group(1)][m.group(2)] = rel
+    images, labels = found["images"], found["labels"]
+    if not images:
+        raise DatasetError(f"{tree.origin('')}: no GTA5 images (expected images/NNNNN.png)")
+    ids = sorted(set(images) & set(labels))
+    all_ids = set(images) | set(labels)
+    top = max(int(i) for i in all_ids)
+    return Inventory(
+        pairs=[Pair(i, images[i], labels[i]) for i in ids],
+        images_without_label=sorted(set(images) - set(labels)),
+        labels_without_image=sorted(set(labels) - set(images)),
+        missing_ids=top - len(all_ids),
+    )
+
+
+_CS_IMAGE_RE = re.compile(r"(?:^|/)leftImg8bit/(train|val|test)/([^/]+)/(\2_\d{6}_\d{6})_leftImg8bit\.png$")
+
+
+def cityscapes_pairs(tree, splits: tuple[str, ...] = ("train", "val")) -> Inventory:
+    files = tree.list()
+    present = set(files)
+    pairs, orphans = [], []
+    for rel in files:
+        m = _CS_IMAGE_RE.search(rel)
+        if not m or m.group(1) not in splits:
+            continue
+        split, city, stem = m.groups()
+        prefix = rel[: m.start(0) + (1 if rel[m.start(0)] == "/" else 0)]
+        label = f"{prefix}gtFine/{split}/{city}/{stem}_gtFine_labelIds.png"
+        if label in present:
+            pairs.append(Pair(stem, rel, label))
+        else:
+            orphans.append(stem)
+    if not pairs:
+        raise DatasetError(
+            f"{tree.origin('')}: no Cityscapes pairs "
+            "(expected leftImg8bit/{train,val}/CITY/*_leftImg8bit.png with gtFine/.../*_gtFine_labelIds.png)")
+    labels = {PurePosixPath(r).name.replace("_gtFine_labelIds.png", "") for r in files if r.endswith("_gtFine_labelIds.png")}
+    return Inventory(pairs=pairs, images_without_label=orphans,
+                     labels_without_image=sorted(labels - {p.id for p in pairs}))
+
+
+def find_pairs(domain: str, tree) -> Inventory:
+    return {"gta5": gta5_pairs, "cityscapes": cityscapes_pairs}[domain](tree)

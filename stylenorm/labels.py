@@ -1,0 +1,83 @@
+"""The label space: Cityscapes' 34 label ids and their 19 train ids.
+
+Every table here is derived from ``cityscapesscripts.helpers.labels``, the
+reference definition, never typed by hand. Three encodings of a label map are
+mapped to train ids (255 = ignore):
+
+* ``ids``     -- grayscale ``*_gtFine_labelIds.png``: the pixel value is the label id.
+* ``palette`` -- GTA5's palette PNGs: the palette *index* is the Cityscapes label id.
+* ``rgb``     -- colour-coded maps (``*_gtFine_color.png``; some GTA5 copies): the
+  exact Cityscapes colour. Colours shared by several labels map to the one label
+  that is evaluated: (0, 0, 142) is ``car`` (not ``license plate``) and
+  (153, 153, 153) is ``pole`` (not ``polegroup``).
+"""
+from __future__ import annotations
+
+import numpy as np
+from cityscapesscripts.helpers.labels import labels as _CS_LABELS
+
+IGNORE_INDEX = 255
+NUM_CLASSES = 19
+
+# Labels with a real id (license plate has id -1 and exists only in instance annotations).
+LABELS = tuple(label for label in _CS_LABELS if label.id >= 0)
+NUM_LABEL_IDS = max(label.id for label in LABELS) + 1  # 34
+
+_TRAIN = sorted((label for label in LABELS if 0 <= label.trainId < IGNORE_INDEX), key=lambda l: l.trainId)
+CLASSES = tuple(label.name for label in _TRAIN)  # 19 names, index = train id
+PALETTE = tuple(tuple(label.color) for label in _TRAIN)  # 19 RGB colours, index = train id
+assert len(CLASSES) == NUM_CLASSES and [l.trainId for l in _TRAIN] == list(range(NUM_CLASSES))
+
+LABEL_ID = {label.name: label.id for label in LABELS}  # e.g. LABEL_ID["road"] == 7
+TRAIN_ID = {label.name: (label.trainId if 0 <= label.trainId < IGNORE_INDEX else IGNORE_INDEX) for label in LABELS}
+COLOR_OF_ID = {label.id: tuple(label.color) for label in LABELS}
+
+
+def id_to_train_id_lut(unknown: int | None = None) -> np.ndarray:
+    """A 256-entry lookup table from label id (or palette index) to train id.
+
+    Entries outside the Cityscapes table hold ``unknown``; ``None`` marks them
+    with -1 so that the caller can report them.
+    """
+    lut = np.full(256, -1 if unknown is None else unknown, dtype=np.int16)
+    for label in LABELS:
+        lut[label.id] = TRAIN_ID[label.name]
+    return lut
+
+
+def colour_table() -> dict[tuple[int, int, int], int]:
+    """Exact Cityscapes colour -> train id, resolving shared colours as the module says."""
+    by_colour: dict[tuple[int, int, int], set[int]] = {}
+    for label in LABELS:
+        by_colour.setdefault(tuple(label.color), set()).add(TRAIN_ID[label.name])
+    table = {}
+    for colour, train_ids in by_colour.items():
+        evaluated = train_ids - {IGNORE_INDEX}
+        if len(evaluated) > 1:  # would make the colour encoding ambiguous; not the case for Cityscapes
+            raise ValueError(f"colour {colour} is shared by train ids {sorted(evaluated)}")
+        table[colour] = evaluated.pop() if evaluated else IGNORE_INDEX
+    return table
+
+
+def colour_to_train_id_lut(unknown: int | None = None) -> np.ndarray:
+    """A 2**24-entry lookup table indexed by ``(r << 16) | (g << 8) | b`` (-1 or ``unknown`` elsewhere)."""
+    lut = np.full(1 << 24, -1 if unknown is None else unknown, dtype=np.int16)
+    for (r, g, b), train_id in colour_table().items():
+        lut[(r << 16) | (g << 8) | b] = train_id
+    return lut
+
+
+def cityscapes_palette_bytes() -> list[int]:
+    """A flat 768-value PIL palette: index = label id, colour = its Cityscapes colour (as GTA5 ships it)."""
+    flat = [0] * 768
+    for label_id, colour in COLOR_OF_ID.items():
+        flat[3 * label_id : 3 * label_id + 3] = colour
+    return flat
+
+
+def train_id_palette_bytes() -> list[int]:
+    """A flat 768-value PIL palette for train-id maps (ignore is black), for viewing unified labels."""
+    flat = [0] * 768
+    for train_id, colour in enumerate(PALETTE):
+        flat[3 * train_id : 3 * train_id + 3] = colour
+    return flat

@@ -1,0 +1,139 @@
+"""fetch -> unify_labels -> split on the tiny profile, through the stage functions users run."""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from stages.fetch import fetch
+from stages.split import split
+from stages.unify_labels import unify_labels
+from stylenorm import labels, paths, synthetic
+from stylenorm.datasets import DatasetError, find_pairs, open_tree
+from stylenorm.sampling import sample_pairs
+
+
+def with_source(params, domain, **kw):
+    data = dataclasses.replace(params.data, **{domain: dataclasses.replace(params.data.domain(domain), **kw)})
+    return dataclasses.replace(params, data=data)
+
+
+def test_pipeline_data_stages(params):
+    for domain in ("cityscapes", "gta5"):
+        report = fetch(domain, params)
+        manifest = pd.read_csv(paths.sampled_dir(domain) / paths.MANIFEST, dtype={"id": str})
+        assert report["sampled"] == len(manifest) == params.data.n_per_domain
+        assert manifest.id.is_unique
+        for row in manifest.itertuples():
+            img = Image.open(paths.sampled_dir(domain) / "images" / f"{row.id}.png")
+            assert img.size == (row.width, row.height)
+        unify_labels(domain, params)
+        index = pd.read_csv(paths.unified_dir(domain) / paths.INDEX, dtype={"id": str})
+        for row in index.itertuples():
+            lab = np.asarray(Image.open(paths.unified_dir(domain) / "labels" / f"{row.id}.png"))
+            assert lab.shape == (row.height, row.width)
+            assert set(np.unique(lab)) <= set(range(19)) | {255}
+        sizes = split(domain, params)
+        n = len(index)
+        assert sizes == {"test": round(n * 0.2), "train": n - round(n * 0.2)}
+        train = pd.read_csv(paths.splits_dir(domain) / "train.csv", dtype={"id": str})
+        test = pd.read_csv(paths.splits_dir(domain) / "test.csv", dtype={"id": str})
+        assert not set(train.id) & set(test.id) and set(train.id) | set(test.id) == set(index.id)
+    gta_report = pd.read_json(paths.fetch_report_path("gta5"), typ="series")
+    assert gta_report.missing_ids > 0  # the tiny profile's quirk rate makes gaps certain
+
+
+def test_sampling_is_deterministic_and_without_replacement(tmp_path):
+    synthetic.write_gta5_tree(tmp_path, n=30, seed=0, scale=0.03, missing_rate=0.1, mismatch_rate=0.0)
+    inventory = find_pairs("gta5", open_tree(tmp_path))
+    a = [p.id for p in sample_pairs(inventory, 20, seed=3, domain="gta5")]
+    b = [p.id for p in sample_pairs(inventory, 20, seed=3, domain="gta5")]
+    c = [p.id for p in sample_pairs(inventory, 20, seed=4, domain="gta5")]
+    assert a == b and a != c and len(set(a)) == 20
+    assert set(a) <= {p.id for p in inventory.pairs}
+    with pytest.raises(DatasetError, match="only"):
+        sample_pairs(inventory, len(inventory.pairs) + 1, seed=0, domain="gta5")
+
+
+def make_zips(tree_root: Path, out: Path, groups: dict[str, str]) -> None:
+    """Zip each top-level folder of a native tree the way the original archives are laid out."""
+    out.mkdir()
+    for archive, top in groups.items():
+        with zipfile.ZipFile(out / archive, "w") as zf:
+            zf.writestr("README", "test archive")
+            for f in sorted((tree_root / top).rglob("*.png")):
+                zf.write(f, f.relative_to(tree_root).as_posix())
+
+
+@pytest.mark.parametrize("domain, groups", [
+    ("gta5", {"01_images.zip": "images", "01_labels.zip": "labels"}),
+    ("cityscapes", {"leftImg8bit_trainvaltest.zip": "leftImg8bit", "gtFine_trainvaltest.zip": "gtFine"}),
+])
+def test_local_source_directory_and_zips_agree(params, tmp_path, domain, groups):
+    native = tmp_path / "native"
+    if domain == "gta5":
+        synthetic.write_gta5_tree(native, n=16, seed=1, scale=0.05, missing_rate=0.1, mismatch_rate=0.0)
+    else:
+        synthetic.write_cityscapes_tree(native, n=16, seed=1, scale=0.05)
+    make_zips(native, tmp_path / "zips", groups)
+    fetch(domain, with_source(params, domain, source="local", local_path=str(native)))
+    from_dir = pd.read_csv(paths.sampled_dir(domain) / paths.MANIFEST, dtype={"id": str})
+    fetch(domain, with_source(params, domain, source="local", local_path=str(tmp_path / "zips")))
+    from_zip = pd.read_csv(paths.sampled_dir(domain) / paths.MANIFEST, dtype={"id": str})
+    assert list(from_dir.id) == list(from_zip.id)
+    assert list(from_dir.image_sha256) == list(from_zip.image_sha256)
+    assert from_zip.image_source.str.contains(".zip::").all()
+
+
+def test_corrupt_image_fails_clearly_and_writes_nothing(params, tmp_path):
+    native = tmp_path / "native"
+    synthetic.write_gta5_tree(native, n=16, seed=1, scale=0.05, missing_rate=0.0, mismatch_rate=0.0)
+    for f in (native / "images").glob("*.png"):
+        f.write_bytes(f.read_bytes()[:200])  # truncated
+    with pytest.raises(DatasetError, match=r"images/\d{5}\.png: not a readable image"):
+        fetch("gta5", with_source(params, "gta5", source="local", local_path=str(native)))
+    assert not paths.sampled_dir("gta5").exists()
+    assert not list(paths.sampled_dir("gta5").parent.glob(".*tmp"))
+    assert not paths.fetch_report_path("gta5").exists()
+
+
+def test_missing_label_fails_clearly_and_writes_nothing(params):
+    fetch("gta5", params)
+    victim = sorted((paths.sampled_dir("gta5") / "labels").glob("*.png"))[3]
+    victim.unlink()
+    with pytest.raises(DatasetError, match=rf"{victim.name}: missing label"):
+        unify_labels("gta5", params)
+    assert not paths.unified_dir("gta5").exists() and not paths.unify_report_path("gta5").exists()
+
+
+def test_unknown_colour_fails_clearly_and_writes_nothing(params):
+    fetch("cityscapes", params)
+    victim = sorted((paths.sampled_dir("cityscapes") / "labels").glob("*.png"))[-1]
+    colour_of = np.array([labels.COLOR_OF_ID[i] for i in range(labels.NUM_LABEL_IDS)], dtype=np.uint8)
+    rgb = colour_of[np.asarray(Image.open(victim))]  # the same label, colour-coded
+    rgb[0, 0] = (12, 34, 56)
+    Image.fromarray(rgb).save(victim)
+    with pytest.raises(DatasetError, match=rf"{victim.name}: colours outside the Cityscapes table: \[\(12, 34, 56\)\]"):
+        unify_labels("cityscapes", params)
+    assert not paths.unified_dir("cityscapes").exists()
+    assert not list(paths.unified_dir("cityscapes").parent.glob(".*tmp"))
+    ignoring = dataclasses.replace(params, unify_labels=dataclasses.replace(params.unify_labels, unknown_to_ignore=True))
+    assert unify_labels("cityscapes", ignoring)["encodings"] == {"ids": 11, "rgb": 1}
+
+
+@pytest.mark.parametrize("policy, kept", [("resize_label", 12), ("crop", 12), ("drop", None)])
+def test_size_mismatch_policies(params, policy, kept):
+    fetch("gta5", params)
+    manifest = pd.read_csv(paths.sampled_dir("gta5") / paths.MANIFEST)
+    mismatched = int(((manifest.width != manifest.label_width) | (manifest.height != manifest.label_height)).sum())
+    assert mismatched > 0  # the tiny profile's quirk rate
+    p = dataclasses.replace(params, unify_labels=dataclasses.replace(params.unify_labels, size_mismatch=policy))
+    report = unify_labels("gta5", p)
+    assert report["size_mismatch"]["count"] == mismatched
+    assert report["kept"] == (kept if kept is not None else 12 - mismatched)

@@ -1,0 +1,76 @@
+"""End to end: `dvc repro` of the tiny profile in a temporary git repository."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stylenorm import paths
+from tests.conftest import REPO, copy_project
+
+
+def run(cmd: list[str], cwd: Path) -> str:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+               DVC_NO_ANALYTICS="1", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.fail(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc.stdout + proc.stderr
+
+
+def ran_stages(output: str) -> set[str]:
+    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("e2e") / "repo")
+    (root / ".dvc").mkdir()
+    (root / ".dvc" / "config").write_text((REPO / ".dvc" / "config").read_text())
+    (root / ".dvc" / ".gitignore").write_text((REPO / ".dvc" / ".gitignore").read_text())
+    run(["git", "init", "-q"], root)
+    run(["git", "add", "-A"], root)
+    run(["git", "commit", "-qm", "tiny project"], root)
+    return root
+
+
+def test_repro_runs_every_stage_then_nothing(repo):
+    out = run([sys.executable, "-m", "dvc", "repro"], repo)
+    stages = ran_stages(out)
+    for name in ("fetch", "unify_labels", "split"):
+        assert {f"{name}@cityscapes", f"{name}@gta5"} <= stages, out
+    for domain in ("cityscapes", "gta5"):
+        assert (repo / paths.splits_dir(domain) / "test.csv").exists()
+        assert (repo / paths.fetch_report_path(domain)).exists()
+    again = run([sys.executable, "-m", "dvc", "repro"], repo)
+    assert ran_stages(again) == set(), again
+    status = run([sys.executable, "-m", "dvc", "status"], repo)
+    assert "up to date" in status, status
+
+
+def test_changing_test_fraction_reruns_split_only(repo):
+    run([sys.executable, "-m", "dvc", "repro"], repo)
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["split"]["test_fraction"] = 0.25
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+    out = run([sys.executable, "-m", "dvc", "repro"], repo)
+    assert ran_stages(out) == {"split@cityscapes", "split@gta5"}, out
+
+
+def test_dvc_yaml_paths_match_the_library():
+    dvc = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    for domain in ("cityscapes", "gta5"):
+        def resolve(x):
+            return x.replace("${item.domain}", domain)
+        assert resolve(dvc["fetch"]["outs"][0]) == paths.sampled_dir(domain).as_posix()
+        assert resolve(list(dvc["fetch"]["metrics"][0])[0]) == paths.fetch_report_path(domain).as_posix()
+        assert resolve(dvc["unify_labels"]["outs"][0]) == paths.unified_dir(domain).as_posix()
+        metrics = [resolve(list(m)[0]) for m in dvc["unify_labels"]["metrics"]]
+        assert metrics == [paths.unify_report_path(domain).as_posix(), paths.class_freq_json_path(domain).as_posix()]
+        assert resolve(list(dvc["unify_labels"]["plots"][0])[0]) == paths.class_freq_plot_path(domain).as_posix()
+        assert resolve(dvc["split"]["outs"][0]) == paths.splits_dir(domain).as_posix()
