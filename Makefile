@@ -1,0 +1,17 @@
+# Two entry points: `make repro` (the pipeline) and `make test` (the test suite).
+# Both build .venv first if it is missing or stale (scripts/bootstrap.sh; seconds when up to date).
+VENV ?= .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: env repro test bench
+env:
+	@bash scripts/bootstrap.sh
+
+repro: env
+	dvc repro
+
+test: env
+	python -m pytest
+
+bench: env
+	python benchmarks/bench_unify_labels.py
