@@ -10,14 +10,14 @@ Run     python -m stages.fetch <cityscapes|gta5>
 """
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
 from tqdm import tqdm
 
 from stylenorm import datasets, paths, synthetic
-from stylenorm.config import DOMAINS, ConfigError, load_params
+from stylenorm.cli import run_domain_stage
+from stylenorm.config import ConfigError
 from stylenorm.io import atomic_dir, remove_outputs, write_json
 from stylenorm.sampling import sample_pairs, write_sample
 
@@ -65,10 +65,7 @@ def fetch(domain: str, params) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("domain", choices=DOMAINS)
-    args = parser.parse_args()
-    print(fetch(args.domain, load_params()))
+    run_domain_stage(__doc__, fetch)
 
 
 if __name__ == "__main__":

@@ -6,12 +6,10 @@ Run     python -m stages.split <cityscapes|gta5>
 """
 from __future__ import annotations
 
-import argparse
-
 import pandas as pd
 
 from stylenorm import paths
-from stylenorm.config import DOMAINS, load_params
+from stylenorm.cli import run_domain_stage
 from stylenorm.datasets import DatasetError
 from stylenorm.io import atomic_dir, remove_outputs
 from stylenorm.splits import split_index
@@ -32,10 +30,7 @@ def split(domain: str, params) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("domain", choices=DOMAINS)
-    args = parser.parse_args()
-    print(split(args.domain, load_params()))
+    run_domain_stage(__doc__, split)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,10 @@ Run     python -m stages.unify_labels <cityscapes|gta5>
 """
 from __future__ import annotations
 
-import argparse
-
 import pandas as pd
 
 from stylenorm import paths
-from stylenorm.config import DOMAINS, load_params
+from stylenorm.cli import run_domain_stage
 from stylenorm.io import atomic_dir, remove_outputs, write_csv, write_json
 from stylenorm.sampling import read_manifest
 from stylenorm.unify import class_frequencies, unify_domain
@@ -40,10 +38,7 @@ def unify_labels(domain: str, params) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("domain", choices=DOMAINS)
-    args = parser.parse_args()
-    print(unify_labels(args.domain, load_params()))
+    run_domain_stage(__doc__, unify_labels)
 
 
 if __name__ == "__main__":

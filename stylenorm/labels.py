@@ -17,16 +17,17 @@ import numpy as np
 from cityscapesscripts.helpers.labels import labels as _CS_LABELS
 
 IGNORE_INDEX = 255
+UNKNOWN = 254  # lookup-table marker for a value outside the table (never a train id)
 NUM_CLASSES = 19
 
 # Labels with a real id (license plate has id -1 and exists only in instance annotations).
 LABELS = tuple(label for label in _CS_LABELS if label.id >= 0)
 NUM_LABEL_IDS = max(label.id for label in LABELS) + 1  # 34
 
-_TRAIN = sorted((label for label in LABELS if 0 <= label.trainId < IGNORE_INDEX), key=lambda l: l.trainId)
+_TRAIN = sorted((label for label in LABELS if 0 <= label.trainId < IGNORE_INDEX), key=lambda label: label.trainId)
 CLASSES = tuple(label.name for label in _TRAIN)  # 19 names, index = train id
 PALETTE = tuple(tuple(label.color) for label in _TRAIN)  # 19 RGB colours, index = train id
-assert len(CLASSES) == NUM_CLASSES and [l.trainId for l in _TRAIN] == list(range(NUM_CLASSES))
+assert len(CLASSES) == NUM_CLASSES and [label.trainId for label in _TRAIN] == list(range(NUM_CLASSES))
 
 LABEL_ID = {label.name: label.id for label in LABELS}  # e.g. LABEL_ID["road"] == 7
 TRAIN_ID = {label.name: (label.trainId if 0 <= label.trainId < IGNORE_INDEX else IGNORE_INDEX) for label in LABELS}
@@ -37,9 +38,9 @@ def id_to_train_id_lut(unknown: int | None = None) -> np.ndarray:
     """A 256-entry lookup table from label id (or palette index) to train id.
 
     Entries outside the Cityscapes table hold ``unknown``; ``None`` marks them
-    with -1 so that the caller can report them.
+    with ``UNKNOWN`` so that the caller can report them.
     """
-    lut = np.full(256, -1 if unknown is None else unknown, dtype=np.int16)
+    lut = np.full(256, UNKNOWN if unknown is None else unknown, dtype=np.uint8)
     for label in LABELS:
         lut[label.id] = TRAIN_ID[label.name]
     return lut
@@ -60,8 +61,8 @@ def colour_table() -> dict[tuple[int, int, int], int]:
 
 
 def colour_to_train_id_lut(unknown: int | None = None) -> np.ndarray:
-    """A 2**24-entry lookup table indexed by ``(r << 16) | (g << 8) | b`` (-1 or ``unknown`` elsewhere)."""
-    lut = np.full(1 << 24, -1 if unknown is None else unknown, dtype=np.int16)
+    """A 2**24-entry lookup table indexed by ``(r << 16) | (g << 8) | b`` (``UNKNOWN`` or ``unknown`` elsewhere)."""
+    lut = np.full(1 << 24, UNKNOWN if unknown is None else unknown, dtype=np.uint8)
     for (r, g, b), train_id in colour_table().items():
         lut[(r << 16) | (g << 8) | b] = train_id
     return lut

@@ -58,6 +58,10 @@ class _Camera:
         z = max(z, 0.5)
         return (self.cx + self.f * x / z, self.horizon + self.f * (self.cam_h - y_up) / z)
 
+    def box(self, x0: float, y0: float, x1: float, y1: float, z: float) -> tuple[float, float, float, float]:
+        """Image-space corners (left, top, right, bottom) of a camera-facing box at depth z."""
+        return (*self.point(x0, y0, z), *self.point(x1, y1, z))
+
     def quad_x(self, x: float, y0: float, y1: float, z0: float, z1: float):
         """A vertical face in the plane X = x, from depth z0 to z1, heights y0..y1."""
         return (self.point(x, y0, z0), self.point(x, y0, z1), self.point(x, y1, z1), self.point(x, y1, z0))
@@ -169,17 +173,17 @@ def compose_scene(rng: np.random.Generator, width: int, height: int) -> list[Op]
             zp = rng.uniform(3, 70)
             xp = kerb + side * 0.4
             hp = rng.uniform(4.0, 8.0)
-            parts = [("rect", (*cam.point(xp - 0.1, hp, zp), *cam.point(xp + 0.1, 0, zp)), "pole", "pole", _tint(rng))]
+            parts = [("rect", cam.box(xp - 0.1, hp, xp + 0.1, 0, zp), "pole", "pole", _tint(rng))]
             if rng.random() < 0.45:
                 yl = hp - 1.0
-                box = (*cam.point(xp - 0.2, yl + 0.9, zp - 0.05), *cam.point(xp + 0.2, yl, zp - 0.05))
+                box = cam.box(xp - 0.2, yl + 0.9, xp + 0.2, yl, zp - 0.05)
                 parts.append(("rect", box, "traffic light", "light_box", _tint(rng)))
                 lamp = "lamp_red" if rng.random() < 0.5 else "lamp_green"
-                parts.append(("ellipse", (*cam.point(xp - 0.1, yl + 0.75, zp - 0.1), *cam.point(xp + 0.1, yl + 0.55, zp - 0.1)), None, lamp, (0, 0, 0)))
+                parts.append(("ellipse", cam.box(xp - 0.1, yl + 0.75, xp + 0.1, yl + 0.55, zp - 0.1), None, lamp, (0, 0, 0)))
             else:
                 ys = rng.uniform(2.0, 3.0)
                 shape = "ellipse" if rng.random() < 0.5 else "rect"
-                parts.append((shape, (*cam.point(xp - 0.35, ys + 0.7, zp - 0.05), *cam.point(xp + 0.35, ys, zp - 0.05)), "traffic sign", "sign_face", _tint(rng)))
+                parts.append((shape, cam.box(xp - 0.35, ys + 0.7, xp + 0.35, ys, zp - 0.05), "traffic sign", "sign_face", _tint(rng)))
             obj(zp, *parts)
         for _ in range(rng.poisson(2.0)):
             zp = rng.uniform(3, 50)
@@ -189,7 +193,7 @@ def compose_scene(rng: np.random.Generator, width: int, height: int) -> list[Op]
             xs = kerb + side * sw * rng.uniform(0.3, 0.9)
             label = "static" if rng.random() < 0.6 else "dynamic"
             hs = rng.uniform(0.5, 1.2)
-            obj(zs, ("rect", (*cam.point(xs - 0.4, hs, zs), *cam.point(xs + 0.4, 0, zs)), label, label, _tint(rng)))
+            obj(zs, ("rect", cam.box(xs - 0.4, hs, xs + 0.4, 0, zs), label, label, _tint(rng)))
 
     # Traffic on the road.
     classes = ("car", "truck", "bus", "motorcycle", "bicycle", "train")
@@ -225,9 +229,9 @@ def _person(cam: _Camera, x: float, z: float, rng: np.random.Generator, label: s
     parts = []
     if legs:
         for dx in (-0.15, 0.03):
-            parts.append(("rect", (*cam.point(x + dx, base_y + legs, z), *cam.point(x + dx + 0.12, base_y, z)), label, "trousers", cloth))
-    parts.append(("rect", (*cam.point(x - 0.22, base_y + 0.85 * h, z), *cam.point(x + 0.22, base_y + legs, z)), label, "clothes", cloth))
-    parts.append(("ellipse", (*cam.point(x - 0.11, base_y + h, z), *cam.point(x + 0.11, base_y + 0.85 * h, z)), label, "skin", skin))
+            parts.append(("rect", cam.box(x + dx, base_y + legs, x + dx + 0.12, base_y, z), label, "trousers", cloth))
+    parts.append(("rect", cam.box(x - 0.22, base_y + 0.85 * h, x + 0.22, base_y + legs, z), label, "clothes", cloth))
+    parts.append(("ellipse", cam.box(x - 0.11, base_y + h, x + 0.11, base_y + 0.85 * h, z), label, "skin", skin))
     return parts
 
 
@@ -248,7 +252,7 @@ def _vehicle(cam: _Camera, cls: str, x: float, z: float, rng: np.random.Generato
     if cls in ("motorcycle", "bicycle"):
         r = 0.33
         for dz in (0.0, length * 0.8):
-            parts.append(("ellipse", (*cam.point(x - 0.08, 2 * r, z + dz), *cam.point(x + 0.08, 0, z + dz)), cls, "tyre", paint))
+            parts.append(("ellipse", cam.box(x - 0.08, 2 * r, x + 0.08, 0, z + dz), cls, "tyre", paint))
         parts.append(("polygon", cam.quad_x(side_x, 0.3, 0.8, z, z + length), cls, mat, paint))
         parts += _person(cam, x, z + length * 0.4, rng, "rider", base_y=0.75)
         return parts
@@ -258,14 +262,14 @@ def _vehicle(cam: _Camera, cls: str, x: float, z: float, rng: np.random.Generato
         parts.append(("polygon", cam.quad_x(side_x, body_top, h, z + 0.9, z + length - 1.2), cls, "glass", paint))
     parts.append(("polygon", cam.quad_z(x0, x1, 0.25, body_top, z), cls, mat, paint))
     for wx in (x0, x1 - 0.35):
-        parts.append(("rect", (*cam.point(wx, 0.6, z), *cam.point(wx + 0.35, 0, z)), cls, "tyre", paint))
+        parts.append(("rect", cam.box(wx, 0.6, wx + 0.35, 0, z), cls, "tyre", paint))
     if cls == "car":
         parts.append(("polygon", cam.quad_z(x0 + 0.15, x1 - 0.15, body_top, h, z + 0.8), cls, mat, paint))
         parts.append(("polygon", cam.quad_z(x0 + 0.25, x1 - 0.25, body_top + 0.05, h - 0.1, z + 0.79), None, "glass", (0, 0, 0)))
     else:
         parts.append(("polygon", cam.quad_z(x0 + 0.2, x1 - 0.2, h * 0.65, h * 0.85, z - 0.01), None, "glass", (0, 0, 0)))
     for lx in (x0 + 0.05, x1 - 0.3):
-        parts.append(("rect", (*cam.point(lx, body_top - 0.1, z - 0.01), *cam.point(lx + 0.25, body_top - 0.3, z - 0.01)), None, "tail_light", (0, 0, 0)))
+        parts.append(("rect", cam.box(lx, body_top - 0.1, lx + 0.25, body_top - 0.3, z - 0.01), None, "tail_light", (0, 0, 0)))
     return parts
 
 

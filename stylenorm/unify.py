@@ -23,7 +23,7 @@ from stylenorm.datasets import DatasetError
 
 _ID_LUT = {False: labels.id_to_train_id_lut(None), True: labels.id_to_train_id_lut(labels.IGNORE_INDEX)}
 INDEX_COLUMNS = ["id", "width", "height"]  # image: sampled_dir/images/<id>.png, label: unified_dir/labels/<id>.png
-_COLOUR_LUT: dict[bool, np.ndarray] = {}  # 32 MiB each, built on first use per process
+_COLOUR_LUT: dict[bool, np.ndarray] = {}  # 16 MiB each, built on first use per process
 
 
 def _colour_lut(unknown_to_ignore: bool) -> np.ndarray:
@@ -47,16 +47,16 @@ def decode_train_ids(data: bytes, origin: str, unknown_to_ignore: bool = False) 
                 bad = np.unique(values[(values < 0) | (values > 255)])[:10].tolist()
                 raise DatasetError(f"{origin}: label ids outside the Cityscapes table: {bad}")
             values = values.astype(np.uint8)
-        mapped = _ID_LUT[unknown_to_ignore][values]
+        mapped = np.take(_ID_LUT[unknown_to_ignore], values)
     elif img.mode in ("RGB", "RGBA"):
         rgb = np.asarray(img.convert("RGB") if img.mode == "RGBA" else img).astype(np.int32)
         key = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
-        mapped = _colour_lut(unknown_to_ignore)[key]
+        mapped = np.take(_colour_lut(unknown_to_ignore), key)
         encoding, values = "rgb", key
     else:
         raise DatasetError(f"{origin}: unsupported label PNG mode {img.mode!r} (expected P, L, I or RGB)")
-    if not unknown_to_ignore and (mapped < 0).any():
-        bad = np.unique(values[mapped < 0])[:10]
+    if not unknown_to_ignore and (mapped == labels.UNKNOWN).any():
+        bad = np.unique(values[mapped == labels.UNKNOWN])[:10]
         if encoding == "rgb":
             shown = [((int(v) >> 16) & 255, (int(v) >> 8) & 255, int(v) & 255) for v in bad]
             what = "colours"
@@ -64,7 +64,7 @@ def decode_train_ids(data: bytes, origin: str, unknown_to_ignore: bool = False) 
             shown, what = bad.tolist(), "ids" if encoding == "ids" else "palette indices"
         raise DatasetError(f"{origin}: {what} outside the Cityscapes table: {shown} "
                            "(set unify_labels.unknown_to_ignore: true to map them to 255)")
-    return mapped.astype(np.uint8), encoding
+    return mapped, encoding
 
 
 def fit_to_image(train_ids: np.ndarray, size: tuple[int, int], policy: str) -> np.ndarray | None:
@@ -97,8 +97,9 @@ def _unify_one(job: _Job, *, out_dir: Path, policy: str, unknown_to_ignore: bool
     fitted = fit_to_image(train_ids, job.size, policy)
     if fitted is None:
         return job.id, encoding, mismatch, None
-    Image.fromarray(fitted, mode="L").save(out_dir / paths.LABELS / f"{job.id}.png")
-    counts = np.bincount(fitted.ravel(), minlength=256)
+    img = Image.fromarray(fitted, mode="L")
+    img.save(out_dir / paths.LABELS / f"{job.id}.png")
+    counts = np.asarray(img.histogram(), dtype=np.int64)  # 256 bins, one per train id
     return job.id, encoding, mismatch, counts
 
 
