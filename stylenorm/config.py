@@ -30,6 +30,7 @@ class ConfigError(ValueError):
 class Base:
     seed: int
     num_workers: int
+    device: Literal["auto", "cpu", "cuda"]
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,91 @@ class Split:
 
 
 @dataclass(frozen=True)
+class TranslatorGen:
+    dim: int
+    n_downsample: int
+    n_res: int
+    n_shared: int
+    pad_type: Literal["reflect", "zero"]
+
+
+@dataclass(frozen=True)
+class TranslatorDis:
+    dim: int
+    n_layer: int
+    num_scales: int
+
+
+@dataclass(frozen=True)
+class TranslatorLoss:
+    gan_w: float
+    recon_x_w: float
+    recon_kl_w: float
+    recon_x_cyc_w: float
+    recon_kl_cyc_w: float
+
+
+@dataclass(frozen=True)
+class Translator:
+    gen: TranslatorGen
+    dis: TranslatorDis
+    loss: TranslatorLoss
+    lr: float
+    beta1: float
+    beta2: float
+    weight_decay: float
+    lr_step_size: int
+    lr_gamma: float
+    new_size: int
+    crop_size: int
+    batch_size: int
+    iterations: int
+    log_every: int
+    image_every: int
+    checkpoint_every: int
+    precision: Literal["fp32", "bf16"]
+    channels_last: bool
+
+
+@dataclass(frozen=True)
+class Translate:
+    new_size: int
+    upsample: Literal["bicubic", "bilinear", "none"]
+    full_resolution: bool
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class Seg:
+    config: str
+    depth: int
+    pretrained: str
+    iterations: int
+    batch_size: int
+    crop_size: tuple[int, ...]
+    img_scale: tuple[int, ...]
+    lr: float
+    log_every: int
+    test_loss_every: int
+    test_loss_images: int
+
+
+@dataclass(frozen=True)
+class Evaluate:
+    unit_mapped_gta5: Literal["translated", "raw", "both"]
+    qualitative: int
+
+
+@dataclass(frozen=True)
 class Params:
     base: Base
     data: Data
     unify_labels: UnifyLabels
     split: Split
+    translator: Translator
+    translate: Translate
+    seg: Seg
+    evaluate: Evaluate
 
 
 # ----------------------------------------------------------------------------- loading
@@ -168,6 +249,23 @@ def validate(params: Params, path: Path) -> None:
     need(0 <= syn.missing_id_rate < 1, "data.synthetic.missing_id_rate", "must be in [0, 1)")
     need(0 <= syn.label_size_mismatch_rate < 1, "data.synthetic.label_size_mismatch_rate", "must be in [0, 1)")
     need(0 < params.split.test_fraction < 1, "split.test_fraction", "must be in (0, 1)")
+    tr = params.translator
+    for key in ("new_size", "crop_size", "batch_size", "iterations", "log_every", "image_every", "checkpoint_every",
+                "lr_step_size"):
+        need(getattr(tr, key) >= 1, f"translator.{key}", "must be >= 1")
+    need(tr.crop_size <= tr.new_size, "translator.crop_size", f"must be <= translator.new_size ({tr.new_size})")
+    need(1 <= tr.gen.n_shared <= tr.gen.n_res, "translator.gen.n_shared", "must be in [1, translator.gen.n_res]")
+    need(tr.crop_size % (2 ** tr.gen.n_downsample) == 0, "translator.crop_size",
+         f"must be a multiple of 2**n_downsample = {2 ** tr.gen.n_downsample}")
+    need(params.translate.new_size >= 1 and params.translate.batch_size >= 1, "translate", "sizes must be >= 1")
+    seg = params.seg
+    need(Path(seg.config).suffix == ".py", "seg.config", "must be an MMSeg config file (.py) under configs/")
+    need(seg.depth in (18, 34, 50, 101, 152), "seg.depth", "must be one of 18, 34, 50, 101, 152")
+    need(len(seg.crop_size) == 2 and min(seg.crop_size) > 0, "seg.crop_size", "must be [height, width]")
+    need(len(seg.img_scale) == 2 and min(seg.img_scale) > 0, "seg.img_scale", "must be [width, height]")
+    for key in ("iterations", "batch_size", "log_every", "test_loss_every"):
+        need(getattr(seg, key) >= 1, f"seg.{key}", "must be >= 1")
+    need(params.evaluate.qualitative >= 0, "evaluate.qualitative", "must be >= 0")
     for name in DOMAINS:
         src = params.data.domain(name)
         need(src.source != "local" or bool(src.local_path), f"data.{name}.local_path", "required when source is local")

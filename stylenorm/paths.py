@@ -11,6 +11,17 @@ Layout (all relative to the repository root)::
     metrics/fetch_<domain>.json     fetch report (counts, quirks)
     metrics/unify_<domain>.json     unify_labels report (mismatches, unknowns)
     plots/class_freq_<domain>.csv   per-class pixel frequencies (dvc plots)
+    models/unit/                    train_translator: model.pt (generator + resolved config), config.yaml
+    models/unit_checkpoints/        train_translator: last.pt, kept between runs to resume (persist)
+    models/unit_live/               train_translator: DVCLive losses and image grids (persist)
+    data/translated/gta5/           translate: images/<id>.png, GTA5 in the Cityscapes style
+    metrics/translate.json          translate: throughput
+    models/seg/<variant>/           train_seg: model.pth, config.py (resolved), work/ (MMEngine logs)
+    models/seg_live/<variant>/      train_seg: DVCLive training and test loss
+    data/eval/<variant>/            evaluate: confusion_<set>.npy, pred/<set>/<id>.png (qualitative)
+    metrics/<variant>.json          evaluate: mIoU, per-class IoU, pixel accuracy per test set
+    metrics/table.md, table.json    report: the study's Table 1
+    plots/                          report: per_class_iou/, confusion/, qualitative.png
 """
 from __future__ import annotations
 
@@ -19,6 +30,14 @@ from pathlib import Path
 DATA_DIR = Path("data")
 METRICS_DIR = Path("metrics")
 PLOTS_DIR = Path("plots")
+MODELS_DIR = Path("models")
+
+UNIT_DIR = MODELS_DIR / "unit"
+UNIT_MODEL = UNIT_DIR / "model.pt"
+UNIT_CKPT_DIR = MODELS_DIR / "unit_checkpoints"
+UNIT_LIVE_DIR = MODELS_DIR / "unit_live"
+TRANSLATE_REPORT = METRICS_DIR / "translate.json"
+SOURCE_DOMAIN, TARGET_DOMAIN = "gta5", "cityscapes"  # the translator maps A = GTA5 -> B = Cityscapes
 
 
 def sampled_dir(domain: str) -> Path:
@@ -31,6 +50,41 @@ def unified_dir(domain: str) -> Path:
 
 def splits_dir(domain: str) -> Path:
     return DATA_DIR / "splits" / domain
+
+
+def seg_dir(variant: str) -> Path:
+    return MODELS_DIR / "seg" / variant
+
+
+def seg_live_dir(variant: str) -> Path:
+    return MODELS_DIR / "seg_live" / variant
+
+
+def eval_dir(variant: str) -> Path:
+    return DATA_DIR / "eval" / variant
+
+
+def variant_metrics_path(variant: str) -> Path:
+    return METRICS_DIR / f"{variant}.json"
+
+
+TABLE_MD = METRICS_DIR / "table.md"
+TABLE_JSON = METRICS_DIR / "table.json"
+PER_CLASS_IOU_DIR = PLOTS_DIR / "per_class_iou"  # <variant>_<set>.csv: class, IoU
+QUALITATIVE_PLOT = PLOTS_DIR / "qualitative.png"
+CONFUSION_PLOT_DIR = PLOTS_DIR / "confusion"
+
+
+def translated_dir(domain: str = SOURCE_DOMAIN) -> Path:
+    return DATA_DIR / "translated" / domain
+
+
+def split_image_paths(domain: str, split: str) -> list[Path]:
+    """Image paths of a domain's split list (``train`` or ``test``), in list order."""
+    import pandas as pd
+
+    ids = pd.read_csv(splits_dir(domain) / f"{split}.csv", dtype={"id": str}).id
+    return [sampled_dir(domain) / IMAGES / f"{i}.png" for i in ids]
 
 
 def fetch_report_path(domain: str) -> Path:

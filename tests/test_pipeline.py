@@ -1,6 +1,7 @@
 """End to end: `dvc repro` of the tiny profile in a temporary git repository."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -44,9 +45,22 @@ def test_repro_runs_every_stage_then_nothing(repo):
     stages = ran_stages(out)
     for name in ("fetch", "unify_labels", "split"):
         assert {f"{name}@cityscapes", f"{name}@gta5"} <= stages, out
+    assert {"train_translator", "translate"} <= stages, out
     for domain in ("cityscapes", "gta5"):
         assert (repo / paths.splits_dir(domain) / "test.csv").exists()
         assert (repo / paths.fetch_report_path(domain)).exists()
+    sampled = sorted((repo / paths.sampled_dir("gta5") / paths.IMAGES).glob("*.png"))
+    translated = sorted((repo / paths.translated_dir() / paths.IMAGES).glob("*.png"))
+    assert [p.name for p in translated] == [p.name for p in sampled]  # train and test, nothing else
+    assert (repo / paths.UNIT_MODEL).exists() and (repo / paths.UNIT_CKPT_DIR / "last.pt").exists()
+    for variant in ("baseline", "unit_mapped"):
+        metrics = json.loads((repo / paths.variant_metrics_path(variant)).read_text())
+        assert set(metrics["mIoU"]) >= {"cityscapes", "gta5", "pooled", "average"}
+        assert (repo / paths.seg_dir(variant) / "model.pth").exists() and (repo / paths.seg_dir(variant) / "config.py").exists()
+        assert (repo / paths.seg_live_dir(variant) / "plots" / "metrics" / "test" / "loss.tsv").exists()
+    table = (repo / paths.TABLE_MD).read_text()
+    assert "| Baseline |" in table and "| UNIT-Mapped |" in table
+    assert (repo / paths.QUALITATIVE_PLOT).exists() and len(list((repo / paths.CONFUSION_PLOT_DIR).glob("*.png"))) == 4
     again = run([sys.executable, "-m", "dvc", "repro"], repo)
     assert ran_stages(again) == set(), again
     status = run([sys.executable, "-m", "dvc", "status"], repo)
@@ -59,7 +73,21 @@ def test_changing_test_fraction_reruns_split_only(repo):
     params["split"]["test_fraction"] = 0.25
     (repo / "params.yaml").write_text(yaml.safe_dump(params))
     out = run([sys.executable, "-m", "dvc", "repro"], repo)
-    assert ran_stages(out) == {"split@cityscapes", "split@gta5"}, out
+    # split and everything after it, nothing before it
+    after_split = {"split@cityscapes", "split@gta5", "train_translator", "translate", "train_seg@baseline",
+                   "train_seg@unit_mapped", "evaluate@baseline", "evaluate@unit_mapped", "report"}
+    assert ran_stages(out) == after_split, out
+
+
+def test_changing_a_translator_param_reruns_translator_stages_only(repo):
+    run([sys.executable, "-m", "dvc", "repro"], repo)
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["translator"]["loss"]["recon_kl_w"] = 0.02
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+    out = run([sys.executable, "-m", "dvc", "repro"], repo)
+    # the translated images and what reads them; the baseline is never retrained
+    assert ran_stages(out) == {"train_translator", "translate", "train_seg@unit_mapped", "evaluate@unit_mapped", "report"}, out
+    assert "resuming" not in out  # a changed config never resumes a stale checkpoint
 
 
 def test_dvc_yaml_paths_match_the_library():

@@ -1,0 +1,182 @@
+"""The UNIT training loop: one function, resumable, optionally distributed.
+
+``train_unit`` trains for ``cfg.iterations`` steps, logging every loss with DVCLive,
+saving image grids (real_A | fake_B | rec_A | cyc_A over real_B | fake_A | rec_B | cyc_B)
+and checkpoints at intervals. A checkpoint carries a *fingerprint* of everything that
+determines the run (config, seed, training lists, translator code); a later call with the
+same fingerprint resumes from it, and with the same seed on CPU ends with the same weights
+as an uninterrupted run. A different fingerprint starts afresh.
+
+Several GPUs: launch the stage with ``torchrun --nproc_per_node=N -m stages.train_translator``;
+each rank draws its own batches, DistributedDataParallel averages the gradients, rank 0 writes.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import yaml
+from tqdm import tqdm
+
+from stylenorm.translators.data import UnpairedBatches, batch_loader, to_uint8
+from stylenorm.translators.unit import UNITModel
+
+CKPT_NAME = "last.pt"
+_CODE_DIR = Path(__file__).resolve().parent
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("base.device is 'cuda' but no CUDA device is available (use 'auto' or 'cpu')")
+    return torch.device(name)
+
+
+def fingerprint(cfg, seed: int, paths_A: list[Path], paths_B: list[Path]) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps({"cfg": asdict(cfg), "seed": seed}, sort_keys=True).encode())
+    for p in list(paths_A) + ["|"] + list(paths_B):
+        h.update(str(p).encode())
+    for src in sorted(_CODE_DIR.glob("*.py")):
+        h.update(src.read_bytes())
+    return h.hexdigest()
+
+
+def image_grid(out: dict, real_A: torch.Tensor, real_B: torch.Tensor) -> np.ndarray:
+    """First sample of a batch: two rows of four (uint8 HWC)."""
+    row_A = [real_A[0], out["fake_B"][0], out["rec_A"][0], out.get("cyc_A", out["rec_A"])[0]]
+    row_B = [real_B[0], out["fake_A"][0], out["rec_B"][0], out.get("cyc_B", out["rec_B"])[0]]
+    rows = [np.concatenate([to_uint8(x.float()) for x in row], axis=1) for row in (row_A, row_B)]
+    return np.concatenate(rows, axis=0)
+
+
+def _distributed() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _truncate_live_logs(live_dir: Path, last_step: int) -> None:
+    """Drop log rows written after the checkpoint we resume from (a killed run logs past it)."""
+    for tsv in (live_dir / "plots" / "metrics").rglob("*.tsv"):
+        with tsv.open() as f:
+            rows = list(csv.DictReader(f, delimiter="\t"))
+        if not rows:
+            continue
+        with tsv.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t")
+            writer.writeheader()
+            writer.writerows(r for r in rows if int(r["step"]) <= last_step)
+
+
+def _save_atomic(obj, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def train_unit(cfg, *, paths_A: list[Path], paths_B: list[Path], model_path: Path, ckpt_dir: Path, live_dir: Path,
+               seed: int, device: str = "cpu", num_workers: int = 0, stop_after: int | None = None,
+               progress: bool = True) -> UNITModel:
+    """Train (or resume) UNIT and return the model. ``stop_after`` ends early, as a kill would."""
+    rank, world = _distributed()
+    dev = resolve_device(device)
+    if dev.type == "cuda" and world > 1:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", rank)))
+        dev = torch.device("cuda", torch.cuda.current_device())
+    wrap = None
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        wrap = (lambda m: DDP(m, device_ids=[dev.index])) if dev.type == "cuda" else DDP
+    model = UNITModel(cfg, dev, seed=seed, wrap=wrap)
+    model.noise.manual_seed(seed * 1000 + rank)  # each rank its own latent noise
+
+    fp = fingerprint(cfg, seed, paths_A, paths_B)
+    ckpt_path = Path(ckpt_dir) / CKPT_NAME
+    start = 0
+    if ckpt_path.exists():
+        state = torch.load(ckpt_path, map_location=dev, weights_only=False)
+        if state.get("fingerprint") == fp and state.get("world_size", 1) == world:
+            model.load_state_dict(state["model"])
+            start = state["step"]
+            if world > 1:  # the checkpoint holds rank 0's noise state; give every rank its own stream
+                model.noise.manual_seed(seed * 1000 + rank + world * start)
+    if rank == 0:
+        if start == 0:  # stale or no checkpoint: start clean
+            shutil.rmtree(ckpt_dir, ignore_errors=True)
+            shutil.rmtree(live_dir, ignore_errors=True)
+        Path(ckpt_dir).mkdir(parents=True, exist_ok=True)
+        if start:
+            _truncate_live_logs(Path(live_dir), start)
+            print(f"resuming from {ckpt_path} at step {start}/{cfg.iterations}")
+        from dvclive import Live
+        live = Live(dir=str(live_dir), resume=start > 0, report=None, save_dvc_exp=False, dvcyaml=None)
+
+    # On a CPU, loader processes compete with the training threads for the same cores (measured
+    # 0.6 s/it with 2 workers vs 0.4 s/it without): load in-process and keep the resized images.
+    if dev.type == "cpu":
+        num_workers = 0
+    dataset = UnpairedBatches(paths_A, paths_B, new_size=cfg.new_size, crop_size=cfg.crop_size, seed=seed, rank=rank,
+                              cache=num_workers == 0)
+    end = cfg.iterations if stop_after is None else min(cfg.iterations, stop_after)
+    loader = batch_loader(dataset, start_step=start, steps=end, batch_size=cfg.batch_size, num_workers=num_workers)
+    bar = tqdm(total=cfg.iterations, initial=start, desc="train UNIT", unit="it", disable=not progress or rank != 0,
+               mininterval=2.0)
+    for step, batch in enumerate(loader, start=start):
+        model.set_input(batch["A"], batch["B"])
+        model.optimize_parameters()
+        done = step + 1
+        bar.update(1)
+        if rank != 0:
+            continue
+        if done % cfg.log_every == 0 or done == cfg.iterations:
+            losses = model.current_losses()
+            live.step = done
+            for name, value in losses.items():
+                live.log_metric(f"train/{name}", value)
+            live.log_metric("train/lr", model.scheduler_G.get_last_lr()[0])
+            live.make_summary()
+            bar.set_postfix(G=f"{losses['loss_G']:.3f}", D=f"{losses['loss_D']:.3f}")
+        if done % cfg.image_every == 0 or done == cfg.iterations:
+            live.step = done
+            live.log_image(f"grid_{done:06d}.png", image_grid(model.out, model.real_A, model.real_B))
+        if done % cfg.checkpoint_every == 0 or done == cfg.iterations:
+            _save_atomic({"model": model.state_dict(), "step": done, "fingerprint": fp, "world_size": world}, ckpt_path)
+    bar.close()
+    if world > 1:
+        dist.barrier()
+    if rank == 0 and end == cfg.iterations:
+        save_model(model, cfg, model_path, seed=seed, step=end)
+    return model
+
+
+def save_model(model: UNITModel, cfg, model_path: Path, *, seed: int, step: int) -> None:
+    """The final generator with its resolved config, in the checkpoint and beside it."""
+    model_path = Path(model_path)
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    resolved = {"translator": asdict(cfg), "seed": seed, "step": step}
+    _save_atomic({"netG": model.netG.state_dict(), "config": resolved}, model_path)
+    (model_path.parent / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+
+
+def load_generator(model_path: Path, device: torch.device):
+    """The trained generator (eval mode) and its resolved config dict."""
+    from stylenorm.config import Translator, from_dict
+    from stylenorm.translators.unit import build_generator
+    state = torch.load(model_path, map_location=device, weights_only=False)
+    cfg = from_dict(Translator, state["config"]["translator"], "translator")
+    netG = build_generator(cfg).to(device)
+    netG.load_state_dict(state["netG"])
+    return netG.eval(), state["config"]

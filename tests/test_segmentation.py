@@ -1,0 +1,95 @@
+"""Segmentation: configs build, the dataset reads split lists, mIoU matches hand counts and MMSeg."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+from stylenorm import paths
+from stylenorm.metrics import confusion_matrix, summarize
+from tests.conftest import REPO
+
+CONFIGS = sorted((REPO / "configs" / "deeplabv3plus").glob("*.py"))
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
+def test_every_config_builds_without_pretrained_weights(config):
+    from mmseg.registry import MODELS
+    from mmseg.utils import register_all_modules
+    register_all_modules()
+    cfg = Config.fromfile(str(config))
+    cfg.model.pretrained = None
+    cfg.model.backbone.norm_cfg = cfg.model.decode_head.norm_cfg = dict(type="BN", requires_grad=True)
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        out = model(torch.randn(1, 3, 64, 128), mode="tensor")
+    assert out.shape[:2] == (1, 19)
+    assert cfg.train_dataloader.dataset.type == "StyleNormDataset"
+
+
+def test_hand_computed_confusion_gives_known_miou():
+    pred = np.array([[0, 0, 1], [1, 2, 2]])
+    gt = np.array([[0, 1, 1], [1, 2, 255]])
+    conf = confusion_matrix(pred, gt)
+    assert conf[0, 0] == 1 and conf[1, 0] == 1 and conf[1, 1] == 2 and conf[2, 2] == 1 and conf.sum() == 5
+    result = summarize(conf)
+    assert result["IoU"]["road"] == pytest.approx(0.5)  # TP 1 / (TP 1 + FP 1 + FN 0)
+    assert result["IoU"]["sidewalk"] == pytest.approx(2 / 3)  # TP 2 / (2 + 0 + FN 1)
+    assert result["IoU"]["building"] == pytest.approx(1.0)  # the ignored pixel is no false positive
+    assert result["IoU"]["car"] is None  # absent from prediction and truth: no IoU...
+    assert result["mIoU"] == pytest.approx((0.5 + 2 / 3 + 1.0) / 3)  # ...and left out of the mean
+    assert result["aAcc"] == pytest.approx(4 / 5)
+
+
+def test_miou_agrees_with_mmseg_iou_metric():
+    from mmengine.structures import PixelData
+    from mmseg.evaluation import IoUMetric
+    from mmseg.structures import SegDataSample
+    rng = np.random.default_rng(0)
+    metric = IoUMetric(iou_metrics=["mIoU"])
+    metric.dataset_meta = {"classes": tuple(str(i) for i in range(19))}
+    conf = np.zeros((19, 19), dtype=np.int64)
+    for _ in range(3):
+        gt = rng.integers(0, 19, (20, 30))
+        gt[rng.random(gt.shape) < 0.1] = 255
+        gt[gt == 7] = 3  # class 7 never occurs in the truth...
+        pred = np.where(rng.random(gt.shape) < 0.6, gt, rng.integers(0, 19, gt.shape))
+        pred[pred == 255] = 0
+        pred[pred == 7] = 4  # ...nor in the predictions
+        conf += confusion_matrix(pred, gt)
+        sample = SegDataSample()
+        sample.pred_sem_seg = PixelData(data=torch.from_numpy(pred)[None])
+        sample.gt_sem_seg = PixelData(data=torch.from_numpy(gt)[None])
+        metric.process([], [sample.to_dict()])
+    theirs = metric.compute_metrics(metric.results)
+    ours = summarize(conf)
+    assert ours["mIoU"] * 100 == pytest.approx(theirs["mIoU"], abs=0.01)  # MMSeg rounds to 2 decimals
+    assert ours["aAcc"] * 100 == pytest.approx(theirs["aAcc"], abs=0.01)
+    assert math.isfinite(ours["mIoU"])
+
+
+def test_dataset_reads_the_variant_lists(project, params):
+    from stages.fetch import fetch
+    from stages.split import split
+    from stages.unify_labels import unify_labels
+    from stylenorm.segmentation import StyleNormDataset, build_config, sources_for
+    for domain in ("cityscapes", "gta5"):
+        fetch(domain, params)
+        unify_labels(domain, params)
+        split(domain, params)
+    ds = StyleNormDataset(sources=sources_for("baseline", "train"), pipeline=[])
+    n_train = sum(len(open(paths.splits_dir(d) / "train.csv").read().splitlines()) - 1 for d in ("cityscapes", "gta5"))
+    assert len(ds) == n_train and ds.metainfo["classes"][0] == "road" and len(ds.metainfo["classes"]) == 19
+    info = ds.get_data_info(len(ds) - 1)
+    assert info["domain"] == "gta5" and Path(info["img_path"]).exists() and Path(info["seg_map_path"]).exists()
+    mapped = sources_for("unit_mapped", "train")
+    assert mapped[1]["images"] == (paths.translated_dir() / paths.IMAGES).as_posix()
+    cfg = build_config(params.seg, "unit_mapped", seed=0, device="cpu", num_workers=0, work_dir=Path("w"), live_dir=Path("l"))
+    assert cfg.train_dataloader.dataset.sources == mapped
+    assert cfg.train_cfg["max_iters"] == params.seg.iterations and cfg.optim_wrapper.optimizer.lr == params.seg.lr
+    assert cfg.model.backbone.depth == params.seg.depth
+    assert [t for t in cfg.train_pipeline if t["type"] == "RandomCrop"][0]["crop_size"] == tuple(params.seg.crop_size)
