@@ -1,9 +1,11 @@
 """Stage ``fetch``: sample ``data.n_per_domain`` image/label pairs of one domain.
 
 Reads   params ``base``, ``data``; the source named by ``data.<domain>.source``:
-        ``synthetic`` (generates the embedded native tree in a temporary folder) or
+        ``synthetic`` (generates the embedded native tree in a temporary folder),
         ``local`` (``data.<domain>.local_path``: an extracted tree, one zip, or a
-        folder of the original zips).
+        folder of the original zips) or ``download`` (GTA5: only the sampled members,
+        by HTTP range requests; Cityscapes: the two archives, with credentials from
+        CITYSCAPES_USERNAME / CITYSCAPES_PASSWORD, cached in ~/.cache/stylenorm/downloads).
 Writes  data/sampled/<domain>/{images,labels}/<id>.png + manifest.csv,
         metrics/fetch_<domain>.json (pool size and the quirks skipped).
 Run     python -m stages.fetch <cityscapes|gta5>
@@ -15,11 +17,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from stylenorm import datasets, paths, synthetic
+from stylenorm import datasets, paths, remote, synthetic
 from stylenorm.cli import run_domain_stage
 from stylenorm.config import ConfigError
 from stylenorm.io import atomic_dir, remove_outputs, write_json
-from stylenorm.sampling import sample_pairs, write_sample
+from stylenorm.sampling import candidate_order, write_sample
 
 
 def generate_synthetic(domain: str, root: Path, params) -> None:
@@ -34,10 +36,22 @@ def generate_synthetic(domain: str, root: Path, params) -> None:
                                             workers=params.base.num_workers, progress=bar.update)
 
 
+def open_download(domain: str, source, bar) -> datasets.ZipTree:
+    cache = remote.download_cache_dir() / domain
+    if domain == "gta5":
+        return datasets.ZipTree(remote.gta5_archive_urls(source.base_url, source.archives),
+                                opener=remote.RemoteOpener(cache, on_bytes=bar.update))
+    try:
+        return datasets.ZipTree(remote.download_cityscapes(cache, source.base_url))
+    except PermissionError as err:
+        raise ConfigError(f"data.cityscapes.source: download: {err}") from None
+
+
 def fetch(domain: str, params) -> dict:
     source = params.data.domain(domain)
     out_dir, report_path = paths.sampled_dir(domain), paths.fetch_report_path(domain)
     remove_outputs(out_dir, report_path)
+    bar = tqdm(desc=f"download {domain}", unit="B", unit_scale=True, unit_divisor=1024, disable=source.source != "download")
     with tempfile.TemporaryDirectory(prefix=f"stylenorm-{domain}-") as tmp:
         if source.source == "synthetic":
             generate_synthetic(domain, Path(tmp), params)
@@ -45,11 +59,14 @@ def fetch(domain: str, params) -> dict:
         elif source.source == "local":
             tree = datasets.open_tree(source.local_path)
         else:
-            raise ConfigError(f"data.{domain}.source: 'download' is not available yet; use synthetic or local")
+            tree = open_download(domain, source, bar)
         inventory = datasets.find_pairs(domain, tree)
-        pairs = sample_pairs(inventory, params.data.n_per_domain, params.base.seed, domain)
+        candidates = candidate_order(inventory, params.data.n_per_domain, params.base.seed, domain)
+        workers = 1 if source.source == "download" else params.base.num_workers  # one HTTP stream, one progress bar
         with atomic_dir(out_dir) as tmp_out:
-            manifest = write_sample(pairs, tree, tmp_out, workers=params.base.num_workers, desc=f"fetch {domain}")
+            manifest, blanks = write_sample(candidates, params.data.n_per_domain, tree, tmp_out, workers=workers,
+                                            desc=f"fetch {domain}")
+    bar.close()
     mismatched = int(((manifest.width != manifest.label_width) | (manifest.height != manifest.label_height)).sum())
     report = {
         "source": source.source,
@@ -58,6 +75,7 @@ def fetch(domain: str, params) -> dict:
         "missing_ids": inventory.missing_ids,
         "images_without_label": len(inventory.images_without_label),
         "labels_without_image": len(inventory.labels_without_image),
+        "blank_images_skipped": len(blanks),
         "sampled_label_size_mismatch": mismatched,
     }
     write_json(report_path, report)

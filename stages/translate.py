@@ -30,7 +30,8 @@ def translate(params) -> dict:
         report = translate_files(netG, sources, [tmp / paths.IMAGES / f"{i}.png" for i in manifest.id],
                                  new_size=cfg.new_size, upsample=cfg.upsample, full_resolution=cfg.full_resolution,
                                  batch_size=cfg.batch_size, device=device,
-                                 n_down=resolved["translator"]["gen"]["n_downsample"])
+                                 n_down=resolved["translator"]["gen"]["n_downsample"],
+                                 precision=resolved["translator"]["precision"])
     report["device"] = str(device)
     write_json(paths.TRANSLATE_REPORT, report)
     return report

@@ -34,9 +34,18 @@ class Base:
 
 
 @dataclass(frozen=True)
-class DomainSource:
+class CityscapesSource:
     source: Literal["synthetic", "local", "download"]
     local_path: str
+    base_url: str
+
+
+@dataclass(frozen=True)
+class Gta5Source:
+    source: Literal["synthetic", "local", "download"]
+    local_path: str
+    base_url: str
+    archives: int
 
 
 @dataclass(frozen=True)
@@ -50,11 +59,11 @@ class Synthetic:
 @dataclass(frozen=True)
 class Data:
     n_per_domain: int
-    cityscapes: DomainSource
-    gta5: DomainSource
+    cityscapes: CityscapesSource
+    gta5: Gta5Source
     synthetic: Synthetic
 
-    def domain(self, name: str) -> DomainSource:
+    def domain(self, name: str) -> CityscapesSource | Gta5Source:
         if name not in DOMAINS:
             raise ConfigError(f"unknown domain {name!r}; expected one of {DOMAINS}")
         return getattr(self, name)
@@ -244,6 +253,7 @@ def validate(params: Params, path: Path) -> None:
 
     need(params.base.num_workers >= 1, "base.num_workers", "must be >= 1")
     need(params.data.n_per_domain >= 2, "data.n_per_domain", "must be >= 2")
+    need(1 <= params.data.gta5.archives <= 10, "data.gta5.archives", "must be in [1, 10] (01_*.zip .. 10_*.zip)")
     syn = params.data.synthetic
     need(syn.scale > 0, "data.synthetic.scale", "must be > 0")
     need(0 <= syn.missing_id_rate < 1, "data.synthetic.missing_id_rate", "must be in [0, 1)")

@@ -40,24 +40,34 @@ class DirTree:
         return str(self.root / rel)
 
 
-class ZipTree:
-    """Members of one or more zip archives, merged into one namespace."""
+def _open_local(archive) -> object:
+    return open(archive, "rb")
 
-    def __init__(self, archives: list[Path]):
-        self.archives = [Path(a) for a in archives]
-        self._where: dict[str, Path] = {}
+
+class ZipTree:
+    """Members of one or more zip archives, merged into one namespace.
+
+    ``opener(archive)`` returns a binary file for an archive: a local file by default, or an
+    ``HTTPRangeFile`` (stylenorm.remote) so that only the central directory and the members
+    read travel over the network. ``zipfile`` checks each member's CRC-32 as it is read.
+    """
+
+    def __init__(self, archives: list, opener=_open_local):
+        self.archives, self.opener = list(archives), opener
+        self._where: dict[str, object] = {}
+        self._open: dict[object, zipfile.ZipFile] = {}
         for archive in self.archives:
             try:
-                with zipfile.ZipFile(archive) as zf:
-                    for info in zf.infolist():
-                        if not info.is_dir():
-                            self._where[info.filename] = archive
-            except zipfile.BadZipFile as err:
+                zf = zipfile.ZipFile(self.opener(archive))
+            except (zipfile.BadZipFile, OSError) as err:
                 raise DatasetError(f"{archive}: not a readable zip archive ({err})") from None
-        self._open: dict[Path, zipfile.ZipFile] = {}
+            self._open[archive] = zf
+            for info in zf.infolist():
+                if not info.is_dir():
+                    self._where[info.filename] = archive
 
     def __getstate__(self):  # picklable for worker processes: reopen archives lazily there
-        return {"archives": self.archives, "_where": self._where, "_open": {}}
+        return {"archives": self.archives, "opener": self.opener, "_where": self._where, "_open": {}}
 
     def list(self) -> list[str]:
         return sorted(self._where)
@@ -65,13 +75,15 @@ class ZipTree:
     def read(self, rel: str) -> bytes:
         archive = self._where[rel]
         if archive not in self._open:
-            self._open[archive] = zipfile.ZipFile(archive)
+            self._open[archive] = zipfile.ZipFile(self.opener(archive))
         try:
-            return self._open[archive].read(rel)  # checks the member's CRC
-        except (zipfile.BadZipFile, OSError) as err:
+            return self._open[archive].read(rel)  # raises on a CRC mismatch
+        except (zipfile.BadZipFile, OSError, EOFError) as err:
             raise DatasetError(f"{archive}::{rel}: {err}") from None
 
     def origin(self, rel: str) -> str:
+        if rel not in self._where:
+            return " + ".join(map(str, self.archives))
         return f"{self._where[rel]}::{rel}"
 
 

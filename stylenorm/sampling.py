@@ -28,32 +28,43 @@ MANIFEST_COLUMNS = ["id", "image_source", "label_source", "image_sha256", "label
 _DOMAIN_STREAM = {"cityscapes": 1, "gta5": 2}
 
 
-def sample_pairs(inventory: Inventory, n: int, seed: int, domain: str) -> list[Pair]:
-    """``n`` pairs without replacement, deterministic from the seed, sorted by id."""
+def candidate_order(inventory: Inventory, n: int, seed: int, domain: str) -> list[Pair]:
+    """Every pair in a random order fixed by the seed: the sample is the first ``n`` usable ones."""
     pairs = sorted(inventory.pairs, key=lambda p: p.id)
     if n > len(pairs):
         raise DatasetError(f"{domain}: asked for {n} pairs but only {len(pairs)} usable pairs exist")
-    rng = np.random.default_rng([seed, _DOMAIN_STREAM[domain]])
-    chosen = np.sort(rng.choice(len(pairs), size=n, replace=False))
-    return [pairs[i] for i in chosen]
+    order = np.random.default_rng([seed, _DOMAIN_STREAM[domain]]).permutation(len(pairs))
+    return [pairs[i] for i in order]
 
 
-def _image_size(data: bytes, origin: str, full: bool) -> tuple[int, int]:
+def sample_pairs(inventory: Inventory, n: int, seed: int, domain: str) -> list[Pair]:
+    """``n`` pairs without replacement, deterministic from the seed, sorted by id (before any blank is replaced)."""
+    return sorted(candidate_order(inventory, n, seed, domain)[:n], key=lambda p: p.id)
+
+
+def _inspect(data: bytes, origin: str, full: bool) -> tuple[int, int, bool]:
+    """(width, height, blank); ``full`` decodes every byte, catching truncated and corrupt files."""
     try:
         with Image.open(io.BytesIO(data)) as img:
             size = img.size
-            if full:
-                img.load()  # decodes every byte: catches truncated and corrupt files
-            return size
+            if not full:
+                return (*size, False)
+            img.load()
+            extrema = img.getextrema()
+            bands = extrema if isinstance(extrema[0], tuple) else (extrema,)
+            return (*size, all(lo == hi for lo, hi in bands))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise DatasetError(f"{origin}: not a readable image ({err})") from None
 
 
-def _copy_pair(pair: Pair, *, tree, out_dir: Path) -> dict:
+def _copy_pair(pair: Pair, *, tree, out_dir: Path) -> dict | None:
+    """Copy one pair and return its manifest row; None for a blank (single-colour) image."""
     image = tree.read(pair.image)
+    width, height, blank = _inspect(image, tree.origin(pair.image), full=True)
+    if blank:
+        return None
     label = tree.read(pair.label)
-    width, height = _image_size(image, tree.origin(pair.image), full=True)
-    label_width, label_height = _image_size(label, tree.origin(pair.label), full=False)
+    label_width, label_height, _ = _inspect(label, tree.origin(pair.label), full=False)
     (out_dir / paths.IMAGES / f"{pair.id}.png").write_bytes(image)
     (out_dir / paths.LABELS / f"{pair.id}.png").write_bytes(label)
     return {"id": pair.id, "image_source": tree.origin(pair.image), "label_source": tree.origin(pair.label),
@@ -61,22 +72,35 @@ def _copy_pair(pair: Pair, *, tree, out_dir: Path) -> dict:
             "width": width, "height": height, "label_width": label_width, "label_height": label_height}
 
 
-def write_sample(pairs: list[Pair], tree, out_dir: Path, workers: int = 1, desc: str = "fetch") -> pd.DataFrame:
-    """Copy ``pairs`` into ``out_dir`` and return the manifest (also written there)."""
+def write_sample(candidates: list[Pair], n: int, tree, out_dir: Path, workers: int = 1,
+                 desc: str = "fetch") -> tuple[pd.DataFrame, list[str]]:
+    """Copy the first ``n`` usable candidates into ``out_dir``; blank images are skipped and the
+    next candidates taken instead. Returns (manifest, blank ids); the manifest is written there too."""
     (out_dir / paths.IMAGES).mkdir(parents=True, exist_ok=True)
     (out_dir / paths.LABELS).mkdir(parents=True, exist_ok=True)
     fn = partial(_copy_pair, tree=tree, out_dir=out_dir)
     pool = Pool(workers) if workers > 1 else None
+    rows, blanks, taken = [], [], 0
     try:
-        rows = list(tqdm((pool.imap(fn, pairs, chunksize=16) if pool else map(fn, pairs)),
-                         total=len(pairs), desc=desc, unit="pair"))
+        with tqdm(total=n, desc=desc, unit="pair") as bar:
+            while len(rows) < n:
+                batch = candidates[taken : taken + n - len(rows)]
+                if not batch:
+                    raise DatasetError(f"{desc}: only {len(rows)} usable pairs ({len(blanks)} blank images skipped); asked for {n}")
+                taken += len(batch)
+                for pair, row in zip(batch, pool.imap(fn, batch, chunksize=16) if pool else map(fn, batch)):
+                    if row is None:
+                        blanks.append(pair.id)
+                    else:
+                        rows.append(row)
+                        bar.update(1)
     finally:
         if pool:
             pool.close()
             pool.join()
-    manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
+    manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS).sort_values("id").reset_index(drop=True)
     manifest.to_csv(out_dir / paths.MANIFEST, index=False)
-    return manifest
+    return manifest, sorted(blanks)
 
 
 def read_manifest(domain_dir: Path) -> pd.DataFrame:

@@ -20,7 +20,8 @@ import pandas as pd
 import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
-from mmengine.registry import HOOKS
+from mmengine.model import MMDistributedDataParallel
+from mmengine.registry import HOOKS, MODEL_WRAPPERS
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
@@ -82,7 +83,8 @@ class LossLogHook(Hook):
                  test_images: int = 0):
         self.live_dir, self.interval, self.test_interval = live_dir, interval, test_interval
         self.test_dataloader_cfg, self.test_images = test_dataloader, test_images
-        self._sum, self._count = 0.0, 0
+        self._sums: dict[str, float] = {}
+        self._count = 0
 
     def before_run(self, runner) -> None:
         from mmengine.dist import is_main_process
@@ -91,40 +93,47 @@ class LossLogHook(Hook):
             from dvclive import Live
             self.live = Live(dir=self.live_dir, report=None, save_dvc_exp=False, dvcyaml=None)
         self._test_loader = None
-        if self.test_dataloader_cfg:
-            loader = runner.build_dataloader(self.test_dataloader_cfg)
-            n = len(loader.dataset)
+        if self.main and self.test_dataloader_cfg:
+            # Built directly, without MMEngine's sampler: that one broadcasts a seed, a collective
+            # that only this rank would join.
+            from mmengine.dataset import pseudo_collate
+            dataset = DATASETS.build(self.test_dataloader_cfg["dataset"])
+            n = len(dataset)
             # A fixed, evenly spread subset of the pooled test sets (both domains), the same every time.
             keep = np.unique(np.linspace(0, n - 1, min(n, self.test_images or n)).round().astype(int)).tolist()
-            self._test_loader = torch.utils.data.DataLoader(torch.utils.data.Subset(loader.dataset, keep), batch_size=1,
-                                                            collate_fn=loader.collate_fn, num_workers=0)
+            self._test_loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, keep), batch_size=1,
+                                                            collate_fn=pseudo_collate, num_workers=0)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        self._sum += float(outputs["loss"])
+        # loss: what is optimised (decode + 0.4 aux); loss_ce: the decode head's cross-entropy alone,
+        # the quantity the test loss measures too (the study's Fig. 4 compares the two).
+        for name, key in (("loss", "loss"), ("loss_ce", "decode.loss_ce")):
+            self._sums[name] = self._sums.get(name, 0.0) + float(outputs[key])
         self._count += 1
         done = runner.iter + 1
         if self.main and (done % self.interval == 0 or done == runner.max_iters):
             self.live.step = done
-            self.live.log_metric("train/loss", self._sum / self._count)
+            for name, total in self._sums.items():
+                self.live.log_metric(f"train/{name}", total / self._count)
             self.live.log_metric("train/lr", runner.optim_wrapper.get_lr()["lr"][0])
-            self._sum, self._count = 0.0, 0
-        if self._test_loader is not None and (done % self.test_interval == 0 or done == runner.max_iters):
+            self._sums, self._count = {}, 0
+        if self.main and self._test_loader is not None and (done % self.test_interval == 0 or done == runner.max_iters):
             loss = self.test_loss(runner)
-            if self.main:
-                self.live.step = done
-                self.live.log_metric("test/loss", loss)
+            self.live.step = done
+            self.live.log_metric("test/loss_ce", loss)
         if self.main and done % self.interval == 0:
             self.live.make_summary()
 
     @torch.no_grad()
     def test_loss(self, runner) -> float:
-        model = runner.model
+        from mmengine.model import is_model_wrapper
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model  # no collectives: rank 0 only
         model.eval()  # running BN statistics, no dropout: the loss the deployed model would have
         total, n = 0.0, 0
         for batch in self._test_loader:
             data = model.data_preprocessor(batch, False)
             losses = model._run_forward(data, mode="loss")
-            total += float(sum(v for k, v in losses.items() if k.startswith("decode") and "loss" in k))
+            total += float(losses["decode.loss_ce"])
             n += 1
         model.train()
         return total / max(n, 1)
@@ -184,10 +193,24 @@ def build_config(seg, variant: str, *, seed: int, device: str, num_workers: int,
                              test_images=seg.test_loss_images)]
     cfg.randomness = dict(seed=seed, deterministic=False)
     cfg.work_dir = str(work_dir)
-    cfg.launcher = "pytorch" if int(os.environ.get("WORLD_SIZE", "1")) > 1 else "none"
-    if device == "cpu" or (device == "auto" and not torch.cuda.is_available()):
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    cfg.launcher = "pytorch" if distributed else "none"
+    on_cpu = device == "cpu" or (device == "auto" and not torch.cuda.is_available())
+    if on_cpu:
         cfg.env_cfg.dist_cfg = dict(backend="gloo")
+        if distributed:  # MMEngine passes device_ids=[LOCAL_RANK], which DDP refuses for CPU modules
+            cfg.model_wrapper_cfg = dict(type="CPUDistributedDataParallel", broadcast_buffers=False)
+    elif distributed:
+        cfg.sync_bn = "torch"  # one set of BN statistics across GPUs, as MMSeg's SyncBN configs
     return cfg
+
+
+@MODEL_WRAPPERS.register_module()
+class CPUDistributedDataParallel(MMDistributedDataParallel):
+    """MMEngine's DDP wrapper for CPU processes (gloo): the same, without device ids."""
+
+    def __init__(self, module, device_ids=None, **kwargs):
+        super().__init__(module=module, device_ids=None, **kwargs)
 
 
 def train_segmenter(cfg: Config, model_dir: Path) -> Path:

@@ -57,7 +57,7 @@ def test_repro_runs_every_stage_then_nothing(repo):
         metrics = json.loads((repo / paths.variant_metrics_path(variant)).read_text())
         assert set(metrics["mIoU"]) >= {"cityscapes", "gta5", "pooled", "average"}
         assert (repo / paths.seg_dir(variant) / "model.pth").exists() and (repo / paths.seg_dir(variant) / "config.py").exists()
-        assert (repo / paths.seg_live_dir(variant) / "plots" / "metrics" / "test" / "loss.tsv").exists()
+        assert (repo / paths.seg_live_dir(variant) / "plots" / "metrics" / "test" / "loss_ce.tsv").exists()
     table = (repo / paths.TABLE_MD).read_text()
     assert "| Baseline |" in table and "| UNIT-Mapped |" in table
     assert (repo / paths.QUALITATIVE_PLOT).exists() and len(list((repo / paths.CONFUSION_PLOT_DIR).glob("*.png"))) == 4

@@ -1,12 +1,17 @@
 """Segmentation: configs build, the dataset reads split lists, mIoU matches hand counts and MMSeg."""
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
+import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 from mmengine.config import Config
 
 from stylenorm import paths
@@ -93,3 +98,39 @@ def test_dataset_reads_the_variant_lists(project, params):
     assert cfg.train_cfg["max_iters"] == params.seg.iterations and cfg.optim_wrapper.optimizer.lr == params.seg.lr
     assert cfg.model.backbone.depth == params.seg.depth
     assert [t for t in cfg.train_pipeline if t["type"] == "RandomCrop"][0]["crop_size"] == tuple(params.seg.crop_size)
+
+
+def _seg_ddp_worker(rank, world, port, root, params):
+    os.chdir(root)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank), LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    # MMEngine's `pytorch` launcher calls torch.cuda.set_device; on CPU we initialise the group
+    # ourselves and the Runner then skips its own initialisation.
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    from mmengine.runner import Runner
+
+    from stylenorm.segmentation import build_config
+    seg = dataclasses.replace(params.seg, iterations=3, test_loss_every=100)
+    cfg = build_config(seg, "baseline", seed=0, device="cpu", num_workers=0, work_dir=root / "ddp_work", live_dir=root / "ddp_live")
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    torch.save(runner.model.module.state_dict(), root / f"seg_rank{rank}.pt")
+    dist.destroy_process_group()
+
+
+def test_ddp_two_cpu_processes_train_identical_segmenters(project, params):
+    from stages.fetch import fetch
+    from stages.split import split
+    from stages.unify_labels import unify_labels
+    for domain in ("cityscapes", "gta5"):
+        fetch(domain, params)
+        unify_labels(domain, params)
+        split(domain, params)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_seg_ddp_worker, args=(2, port, project, params), nprocs=2, join=True)
+    w0, w1 = (torch.load(project / f"seg_rank{r}.pt") for r in (0, 1))
+    weights = [k for k in w0 if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    for k in weights:  # gradients are averaged, so parameters agree (BN running statistics are per rank)
+        torch.testing.assert_close(w0[k], w1[k], rtol=0, atol=0, msg=k)

@@ -22,15 +22,9 @@ from stylenorm.translators.data import resize_short_side, to_tensor, to_uint8
 _RESAMPLE = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR}
 
 
-def translate_image(netG, img: Image.Image, *, new_size: int, upsample: str, full_resolution: bool,
-                    device: torch.device, n_down: int, source: str = "A") -> Image.Image:
-    return translate_batch(netG, [img], new_size=new_size, upsample=upsample, full_resolution=full_resolution,
-                           device=device, n_down=n_down, source=source)[0]
-
-
 @torch.inference_mode()
 def translate_batch(netG, images: list[Image.Image], *, new_size: int, upsample: str, full_resolution: bool,
-                    device: torch.device, n_down: int, source: str = "A") -> list[Image.Image]:
+                    device: torch.device, n_down: int, source: str = "A", precision: str = "fp32") -> list[Image.Image]:
     """Translate same-size images together; returns PIL images (source size unless upsample='none')."""
     size = images[0].size
     if any(img.size != size for img in images):
@@ -42,7 +36,9 @@ def translate_batch(netG, images: list[Image.Image], *, new_size: int, upsample:
         m = 2 ** n_down
         pad_h, pad_w = (-h) % m, (-w) % m
         x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
-    y = netG.translate(x, source)  # (B, 3, h', w')
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+    with autocast:
+        y = netG.translate(x, source).float()  # (B, 3, h', w')
     if full_resolution:
         y = y[..., :h, :w]
     out = [Image.fromarray(a) for a in to_uint8(y)]
@@ -52,7 +48,7 @@ def translate_batch(netG, images: list[Image.Image], *, new_size: int, upsample:
 
 
 def translate_files(netG, sources: list[Path], dests: list[Path], *, new_size: int, upsample: str, full_resolution: bool,
-                    batch_size: int, device: torch.device, n_down: int) -> dict:
+                    batch_size: int, device: torch.device, n_down: int, precision: str = "fp32") -> dict:
     """Translate every source image into its destination path; returns throughput figures."""
     start, pixels = time.perf_counter(), 0
     pending: list[tuple[Image.Image, Path]] = []
@@ -60,7 +56,7 @@ def translate_files(netG, sources: list[Path], dests: list[Path], *, new_size: i
     def flush():
         nonlocal pixels
         outs = translate_batch(netG, [img for img, _ in pending], new_size=new_size, upsample=upsample,
-                               full_resolution=full_resolution, device=device, n_down=n_down)
+                               full_resolution=full_resolution, device=device, n_down=n_down, precision=precision)
         for out, (_, dest) in zip(outs, pending):
             out.save(dest)
             pixels += out.size[0] * out.size[1]
