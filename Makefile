@@ -15,3 +15,5 @@ test: env
 
 bench: env
 	python benchmarks/bench_unify_labels.py
+	python benchmarks/bench_translator.py
+	python benchmarks/bench_seg.py

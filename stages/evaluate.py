@@ -8,12 +8,10 @@ Run     python -m stages.evaluate <baseline|unit_mapped>
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 
 from stylenorm import paths
-from stylenorm.config import load_params
+from stylenorm.cli import run_stage
 from stylenorm.evaluation import evaluate_sets, test_sets
 from stylenorm.io import atomic_dir, remove_outputs, write_json
 from stylenorm.segmentation import VARIANTS, load_segmenter, predict
@@ -34,11 +32,7 @@ def evaluate(variant: str, params) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("variant", choices=VARIANTS)
-    args = parser.parse_args()
-    print(json.dumps(evaluate(args.variant, load_params())))
-
+    run_stage(__doc__, evaluate, ("variant", VARIANTS))
 
 if __name__ == "__main__":
     main()

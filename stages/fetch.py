@@ -18,8 +18,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from stylenorm import datasets, paths, remote, synthetic
-from stylenorm.cli import run_domain_stage
-from stylenorm.config import ConfigError
+from stylenorm.cli import run_stage
+from stylenorm.config import DOMAINS, ConfigError
 from stylenorm.io import atomic_dir, remove_outputs, write_json
 from stylenorm.sampling import candidate_order, write_sample
 
@@ -83,8 +83,7 @@ def fetch(domain: str, params) -> dict:
 
 
 def main() -> None:
-    run_domain_stage(__doc__, fetch)
-
+    run_stage(__doc__, fetch, ("domain", DOMAINS))
 
 if __name__ == "__main__":
     main()

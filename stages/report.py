@@ -8,17 +8,16 @@ Run     python -m stages.report
 """
 from __future__ import annotations
 
-import json
-
 import numpy as np
 from PIL import Image
 
 from stylenorm import paths
+from stylenorm.cli import run_stage
 from stylenorm.io import remove_outputs, write_csv, write_json, write_text_atomic
 from stylenorm.report import ROWS, confusion_figure, load_results, per_class_tables, qualitative_grid, table
 
 
-def report() -> dict:
+def report(params=None) -> dict:
     results = load_results()
     remove_outputs(paths.CONFUSION_PLOT_DIR, paths.PER_CLASS_IOU_DIR, paths.QUALITATIVE_PLOT)
     markdown, data = table(results)
@@ -41,8 +40,7 @@ def report() -> dict:
 
 
 def main() -> None:
-    print(json.dumps(report()))
-
+    run_stage(__doc__, report)
 
 if __name__ == "__main__":
     main()

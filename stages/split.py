@@ -9,7 +9,8 @@ from __future__ import annotations
 import pandas as pd
 
 from stylenorm import paths
-from stylenorm.cli import run_domain_stage
+from stylenorm.cli import run_stage
+from stylenorm.config import DOMAINS
 from stylenorm.datasets import DatasetError
 from stylenorm.io import atomic_dir, remove_outputs
 from stylenorm.splits import split_index
@@ -30,8 +31,7 @@ def split(domain: str, params) -> dict:
 
 
 def main() -> None:
-    run_domain_stage(__doc__, split)
-
+    run_stage(__doc__, split, ("domain", DOMAINS))
 
 if __name__ == "__main__":
     main()

@@ -10,13 +10,11 @@ Run     python -m stages.train_seg <baseline|unit_mapped>
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import shutil
 
 from stylenorm import paths
-from stylenorm.config import load_params
+from stylenorm.cli import run_stage
 from stylenorm.segmentation import VARIANTS, build_config, train_segmenter
 
 
@@ -34,11 +32,7 @@ def train_seg(variant: str, params) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("variant", choices=VARIANTS)
-    args = parser.parse_args()
-    print(json.dumps(train_seg(args.variant, load_params())))
-
+    run_stage(__doc__, train_seg, ("variant", VARIANTS))
 
 if __name__ == "__main__":
     main()

@@ -10,10 +10,8 @@ A killed run resumes from its last checkpoint on the next ``dvc repro``.
 """
 from __future__ import annotations
 
-import json
-
 from stylenorm import paths
-from stylenorm.config import load_params
+from stylenorm.cli import run_stage
 from stylenorm.translators.train import train_unit
 
 
@@ -29,8 +27,7 @@ def train_translator(params) -> dict:
 
 
 def main() -> None:
-    print(json.dumps(train_translator(load_params())))
-
+    run_stage(__doc__, train_translator)
 
 if __name__ == "__main__":
     main()

@@ -7,10 +7,8 @@ Run     python -m stages.translate
 """
 from __future__ import annotations
 
-import json
-
 from stylenorm import paths
-from stylenorm.config import load_params
+from stylenorm.cli import run_stage
 from stylenorm.io import atomic_dir, remove_outputs, write_json
 from stylenorm.sampling import read_manifest
 from stylenorm.translators.train import load_generator, resolve_device
@@ -38,8 +36,7 @@ def translate(params) -> dict:
 
 
 def main() -> None:
-    print(json.dumps(translate(load_params())))
-
+    run_stage(__doc__, translate)
 
 if __name__ == "__main__":
     main()

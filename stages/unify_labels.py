@@ -11,7 +11,8 @@ from __future__ import annotations
 import pandas as pd
 
 from stylenorm import paths
-from stylenorm.cli import run_domain_stage
+from stylenorm.cli import run_stage
+from stylenorm.config import DOMAINS
 from stylenorm.io import atomic_dir, remove_outputs, write_csv, write_json
 from stylenorm.sampling import read_manifest
 from stylenorm.unify import class_frequencies, unify_domain
@@ -38,8 +39,7 @@ def unify_labels(domain: str, params) -> dict:
 
 
 def main() -> None:
-    run_domain_stage(__doc__, unify_labels)
-
+    run_stage(__doc__, unify_labels, ("domain", DOMAINS))
 
 if __name__ == "__main__":
     main()

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from stylenorm import paths
@@ -102,3 +105,39 @@ def test_dvc_yaml_paths_match_the_library():
         assert metrics == [paths.unify_report_path(domain).as_posix(), paths.class_freq_json_path(domain).as_posix()]
         assert resolve(list(dvc["unify_labels"]["plots"][0])[0]) == paths.class_freq_plot_path(domain).as_posix()
         assert resolve(dvc["split"]["outs"][0]) == paths.splits_dir(domain).as_posix()
+
+
+def test_killed_translator_resumes_on_next_repro(repo):
+    """Kill `dvc repro` mid-training once a checkpoint exists; the next `dvc repro` resumes from it."""
+    run([sys.executable, "-m", "dvc", "repro"], repo)
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["translator"].update(iterations=300, checkpoint_every=5, log_every=5, image_every=1000)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+    ckpt = repo / paths.UNIT_CKPT_DIR / "last.pt"
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", DVC_NO_ANALYTICS="1")
+    proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "train_translator"], cwd=repo, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline and not (ckpt.exists() and torch.load(ckpt, weights_only=False)["step"] >= 10):
+            assert proc.poll() is None, "training ended before it could be killed"
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # dvc and the stage under it, like a lost machine
+        proc.wait()
+    step = torch.load(ckpt, weights_only=False)["step"]
+    assert 10 <= step < 300 and not (repo / paths.UNIT_MODEL).exists()
+    out = run([sys.executable, "-m", "dvc", "repro", "train_translator"], repo)
+    assert f"resuming from {paths.UNIT_CKPT_DIR / 'last.pt'} at step {step}/300" in out, out
+    assert (repo / paths.UNIT_MODEL).exists()
+
+
+def test_paper_profile_dry_run(tmp_path):
+    root = copy_project(tmp_path / "paper", profile="paper")
+    (root / ".dvc").mkdir()
+    (root / ".dvc" / "config").write_text((REPO / ".dvc" / "config").read_text())
+    run(["git", "init", "-q"], root)
+    out = run([sys.executable, "-m", "dvc", "repro", "--dry"], root)
+    for stage in ("fetch@gta5", "train_translator", "translate", "train_seg@baseline", "evaluate@unit_mapped", "report"):
+        assert f"Running stage '{stage}'" in out, out
+    assert "deeplabv3plus_r101-d8" in (root / "params.yaml").read_text()
