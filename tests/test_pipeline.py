@@ -117,27 +117,37 @@ def test_killed_translator_resumes_on_next_repro(repo):
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", DVC_NO_ANALYTICS="1")
     proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "train_translator"], cwd=repo, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    def checkpoint_step() -> int:
+        try:  # the stage first clears the stale checkpoint of the earlier run, then writes new ones
+            return torch.load(ckpt, weights_only=False)["step"]
+        except (FileNotFoundError, EOFError, RuntimeError):
+            return 0
+
     try:
         deadline = time.time() + 180
-        while time.time() < deadline and not (ckpt.exists() and torch.load(ckpt, weights_only=False)["step"] >= 10):
+        while time.time() < deadline and checkpoint_step() < 10:
             assert proc.poll() is None, "training ended before it could be killed"
             time.sleep(0.2)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # dvc and the stage under it, like a lost machine
         proc.wait()
-    step = torch.load(ckpt, weights_only=False)["step"]
+    step = checkpoint_step()
     assert 10 <= step < 300 and not (repo / paths.UNIT_MODEL).exists()
     out = run([sys.executable, "-m", "dvc", "repro", "train_translator"], repo)
     assert f"resuming from {paths.UNIT_CKPT_DIR / 'last.pt'} at step {step}/300" in out, out
     assert (repo / paths.UNIT_MODEL).exists()
 
 
-def test_paper_profile_dry_run(tmp_path):
-    root = copy_project(tmp_path / "paper", profile="paper")
-    (root / ".dvc").mkdir()
-    (root / ".dvc" / "config").write_text((REPO / ".dvc" / "config").read_text())
-    run(["git", "init", "-q"], root)
-    out = run([sys.executable, "-m", "dvc", "repro", "--dry"], root)
-    for stage in ("fetch@gta5", "train_translator", "translate", "train_seg@baseline", "evaluate@unit_mapped", "report"):
+def test_paper_profile_dry_run(repo):
+    """The paper profile's pipeline resolves: `dvc repro --dry` lists every stage it would run."""
+    from stylenorm.profiles import apply_profile
+    run([sys.executable, "-m", "dvc", "repro"], repo)  # --dry needs the upstream outputs to exist
+    apply_profile("paper", repo / "params.yaml", repo / "profiles")
+    out = run([sys.executable, "-m", "dvc", "repro", "--dry"], repo)
+    # --dry cannot know that new upstream outputs would change later stages, so it lists the stages
+    # whose own params the profile changes (every one that trains or reads the data sources).
+    for stage in ("fetch@cityscapes", "fetch@gta5", "train_translator", "translate", "train_seg@baseline", "train_seg@unit_mapped"):
         assert f"Running stage '{stage}'" in out, out
-    assert "deeplabv3plus_r101-d8" in (root / "params.yaml").read_text()
+    assert "> python -m stages.train_seg baseline" in out
+    assert "deeplabv3plus_r101-d8" in (repo / "params.yaml").read_text()
+    assert json.loads((repo / paths.fetch_report_path("gta5")).read_text())["source"] == "synthetic"  # nothing ran
