@@ -108,7 +108,7 @@ class LossLogHook(Hook):
         # loss: what is optimised (decode + 0.4 aux); loss_ce: the decode head's cross-entropy alone,
         # the quantity the test loss measures too (the study's Fig. 4 compares the two).
         for name, key in (("loss", "loss"), ("loss_ce", "decode.loss_ce")):
-            self._sums[name] = self._sums.get(name, 0.0) + float(outputs[key])
+            self._sums[name] = self._sums.get(name, 0.0) + float(outputs[key].detach())
         self._count += 1
         done = runner.iter + 1
         if self.main and (done % self.interval == 0 or done == runner.max_iters):
