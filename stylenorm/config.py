@@ -281,9 +281,4 @@ def validate(params: Params, path: Path) -> None:
         need(src.source != "local" or bool(src.local_path), f"data.{name}.local_path", "required when source is local")
 
 
-def to_dict(obj: Any) -> Any:
-    """A dataclass tree back to plain dicts (for saving the resolved config)."""
-    return dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else obj
-
-
-__all__ = ["ConfigError", "DOMAINS", "Params", "load_params", "from_dict", "to_dict"]
+__all__ = ["ConfigError", "DOMAINS", "Params", "load_params", "from_dict"]

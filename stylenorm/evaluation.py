@@ -19,14 +19,11 @@ from stylenorm.metrics import confusion_matrix, summarize
 
 def test_sets(variant: str, unit_mapped_gta5: str) -> dict[str, tuple[str, Path]]:
     """set name -> (domain, images folder)."""
-    sets = {"cityscapes": ("cityscapes", paths.sampled_dir("cityscapes") / paths.IMAGES)}
-    raw, translated = paths.sampled_dir("gta5") / paths.IMAGES, paths.translated_dir() / paths.IMAGES
-    if variant != "unit_mapped" or unit_mapped_gta5 == "raw":
-        sets["gta5"] = ("gta5", raw)
-    else:
-        sets["gta5"] = ("gta5", translated)
-        if unit_mapped_gta5 == "both":
-            sets["gta5_raw"] = ("gta5", raw)
+    raw = paths.gta5_images_dir("baseline")
+    sets = {"cityscapes": ("cityscapes", paths.sampled_dir("cityscapes") / paths.IMAGES),
+            "gta5": ("gta5", raw if unit_mapped_gta5 == "raw" else paths.gta5_images_dir(variant))}
+    if variant == "unit_mapped" and unit_mapped_gta5 == "both":
+        sets["gta5_raw"] = ("gta5", raw)
     return sets
 
 

@@ -75,6 +75,16 @@ QUALITATIVE_PLOT = PLOTS_DIR / "qualitative.png"
 CONFUSION_PLOT_DIR = PLOTS_DIR / "confusion"
 
 
+VARIANTS = ("baseline", "unit_mapped")  # segmenters: Cityscapes + raw GTA5, Cityscapes + translated GTA5
+
+
+def gta5_images_dir(variant: str) -> Path:
+    """Where a variant's GTA5 images come from: raw (baseline) or translated (UNIT-mapped)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; expected one of {VARIANTS}")
+    return (translated_dir() if variant == "unit_mapped" else sampled_dir("gta5")) / IMAGES
+
+
 def translated_dir(domain: str = SOURCE_DOMAIN) -> Path:
     return DATA_DIR / "translated" / domain
 

@@ -66,7 +66,7 @@ def qualitative_grid(ids_per_domain: dict[str, list[str]], height: int = 128) ->
     palette[: labels.NUM_CLASSES] = labels.PALETTE
     rows = []
     for domain, ids in ids_per_domain.items():
-        mapped_dir = paths.translated_dir() / paths.IMAGES if domain == "gta5" else paths.sampled_dir(domain) / paths.IMAGES
+        mapped_dir = paths.gta5_images_dir("unit_mapped") if domain == "gta5" else paths.sampled_dir(domain) / paths.IMAGES
         for i in ids:
             gt = Image.fromarray(palette[np.asarray(Image.open(paths.unified_dir(domain) / paths.LABELS / f"{i}.png"))])
             w = round(gt.size[0] * height / gt.size[1])

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 from functools import partial
-from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from tqdm import tqdm
 from stylenorm import paths
 from stylenorm.datasets import DatasetError, Inventory, Pair
 from stylenorm.io import sha256
+from stylenorm.parallel import worker_map
 
 MANIFEST_COLUMNS = ["id", "image_source", "label_source", "image_sha256", "label_sha256",
                     "width", "height", "label_width", "label_height"]
@@ -79,25 +79,19 @@ def write_sample(candidates: list[Pair], n: int, tree, out_dir: Path, workers: i
     (out_dir / paths.IMAGES).mkdir(parents=True, exist_ok=True)
     (out_dir / paths.LABELS).mkdir(parents=True, exist_ok=True)
     fn = partial(_copy_pair, tree=tree, out_dir=out_dir)
-    pool = Pool(workers) if workers > 1 else None
     rows, blanks, taken = [], [], 0
-    try:
-        with tqdm(total=n, desc=desc, unit="pair") as bar:
-            while len(rows) < n:
-                batch = candidates[taken : taken + n - len(rows)]
-                if not batch:
-                    raise DatasetError(f"{desc}: only {len(rows)} usable pairs ({len(blanks)} blank images skipped); asked for {n}")
-                taken += len(batch)
-                for pair, row in zip(batch, pool.imap(fn, batch, chunksize=16) if pool else map(fn, batch)):
-                    if row is None:
-                        blanks.append(pair.id)
-                    else:
-                        rows.append(row)
-                        bar.update(1)
-    finally:
-        if pool:
-            pool.close()
-            pool.join()
+    with worker_map(workers, chunksize=16) as pmap, tqdm(total=n, desc=desc, unit="pair") as bar:
+        while len(rows) < n:
+            batch = candidates[taken : taken + n - len(rows)]
+            if not batch:
+                raise DatasetError(f"{desc}: only {len(rows)} usable pairs ({len(blanks)} blank images skipped); asked for {n}")
+            taken += len(batch)
+            for pair, row in zip(batch, pmap(fn, batch)):
+                if row is None:
+                    blanks.append(pair.id)
+                else:
+                    rows.append(row)
+                    bar.update(1)
     manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS).sort_values("id").reset_index(drop=True)
     manifest.to_csv(out_dir / paths.MANIFEST, index=False)
     return manifest, sorted(blanks)

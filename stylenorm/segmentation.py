@@ -27,20 +27,13 @@ from mmseg.registry import DATASETS
 
 from stylenorm import labels, paths
 
-VARIANTS = ("baseline", "unit_mapped")
+VARIANTS = paths.VARIANTS
 
 
-def gta5_images_dir(variant: str) -> Path:
-    """Where a variant's GTA5 images come from: raw (baseline) or translated (UNIT-mapped)."""
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown variant {variant!r}; expected one of {VARIANTS}")
-    return (paths.translated_dir() if variant == "unit_mapped" else paths.sampled_dir("gta5")) / paths.IMAGES
-
-
-def sources_for(variant: str, split: str, gta5_images: Path | None = None) -> list[dict]:
+def sources_for(variant: str, split: str) -> list[dict]:
     return [
         dict(domain="cityscapes", split=split, images=(paths.sampled_dir("cityscapes") / paths.IMAGES).as_posix()),
-        dict(domain="gta5", split=split, images=(gta5_images or gta5_images_dir(variant)).as_posix()),
+        dict(domain="gta5", split=split, images=paths.gta5_images_dir(variant).as_posix()),
     ]
 
 
@@ -184,7 +177,7 @@ def build_config(seg, variant: str, *, seed: int, device: str, num_workers: int,
                                         max_keep_ckpts=1, save_last=True)
     cfg.default_hooks.visualization = dict(type="SegVisualizationHook", draw=False)
     # The test loss needs labels at the network's input size: load them before the resize.
-    test_loader = copy.deepcopy(cfg.test_dataloader.to_dict() if hasattr(cfg.test_dataloader, "to_dict") else cfg.test_dataloader)
+    test_loader = copy.deepcopy(cfg.test_dataloader.to_dict())
     test_loader.update(batch_size=1, num_workers=0, persistent_workers=False)
     test_loader["dataset"]["pipeline"] = [dict(type="LoadImageFromFile"), dict(type="LoadAnnotations"),
                                           dict(type="Resize", scale=scale, keep_ratio=True), dict(type="PackSegInputs")]

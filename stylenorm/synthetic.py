@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from stylenorm.labels import LABEL_ID, cityscapes_palette_bytes
+from stylenorm.parallel import worker_map
 
 # Native sizes of the real datasets; the embedded default scales them by ``scale``.
 CITYSCAPES_SIZE = (2048, 1024)
@@ -440,25 +440,15 @@ def write_cityscapes_tree(root: Path, *, n: int, seed: int, scale: float, worker
 
 
 def _run(fn, items, workers: int, progress) -> int:
-    pool = Pool(workers) if workers > 1 else None
-    try:
-        results = pool.imap_unordered(fn, items, chunksize=8) if pool else map(fn, items)
-        done = 0
-        for r in results:
+    done = 0
+    with worker_map(workers) as pmap:
+        for r in pmap(fn, items):
             done += r
             if progress:
                 progress(1)
-        return done
-    finally:
-        if pool:
-            pool.close()
-            pool.join()
+    return done
 
 
 def gta5_native_size(scale: float) -> tuple[int, int]:
     return scaled(GTA5_SIZE, scale)
-
-
-def cityscapes_native_size(scale: float) -> tuple[int, int]:
-    return scaled(CITYSCAPES_SIZE, scale)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from functools import partial
-from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from tqdm import tqdm
 
 from stylenorm import labels, paths
 from stylenorm.datasets import DatasetError
+from stylenorm.parallel import worker_map
 
 _ID_LUT = {False: labels.id_to_train_id_lut(None), True: labels.id_to_train_id_lut(labels.IGNORE_INDEX)}
 INDEX_COLUMNS = ["id", "width", "height"]  # image: sampled_dir/images/<id>.png, label: unified_dir/labels/<id>.png
@@ -113,14 +113,8 @@ def unify_domain(sampled_dir: Path, manifest: pd.DataFrame, out_dir: Path, *, po
         if not job.label_path.exists():
             raise DatasetError(f"{job.label_path}: missing label for image {job.id}")
     fn = partial(_unify_one, out_dir=out_dir, policy=policy, unknown_to_ignore=unknown_to_ignore)
-    pool = Pool(workers) if workers > 1 else None
-    try:
-        results = list(tqdm(pool.imap(fn, jobs, chunksize=8) if pool else map(fn, jobs),
-                            total=len(jobs), desc=desc, unit="label"))
-    finally:
-        if pool:
-            pool.close()
-            pool.join()
+    with worker_map(workers) as pmap:
+        results = list(tqdm(pmap(fn, jobs), total=len(jobs), desc=desc, unit="label"))
     counts = np.zeros(256, dtype=np.int64)
     rows, encodings, mismatched = [], {}, 0
     for (label_id, encoding, mismatch, c), job in zip(results, jobs):
