@@ -55,7 +55,7 @@ def fetch(domain: str, params) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"stylenorm-{domain}-") as tmp:
         if source.source == "synthetic":
             generate_synthetic(domain, Path(tmp), params)
-            tree = datasets.open_tree(tmp)
+            tree = datasets.DirTree(Path(tmp), shown_as=f"synthetic:{domain}")
         elif source.source == "local":
             tree = datasets.open_tree(source.local_path)
         else:

@@ -27,8 +27,12 @@ class DatasetError(ValueError):
 
 
 class DirTree:
-    def __init__(self, root: Path):
+    """Files under ``root``. ``shown_as`` replaces the root in origins (manifests), e.g. for a
+    temporary folder whose random name would otherwise make every run's manifest differ."""
+
+    def __init__(self, root: Path, shown_as: str | None = None):
         self.root = Path(root)
+        self.shown_as = shown_as
 
     def list(self) -> list[str]:
         return sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
@@ -37,7 +41,7 @@ class DirTree:
         return (self.root / rel).read_bytes()
 
     def origin(self, rel: str) -> str:
-        return str(self.root / rel)
+        return f"{self.shown_as}/{rel}" if self.shown_as else str(self.root / rel)
 
 
 def _open_local(archive) -> object:

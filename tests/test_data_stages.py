@@ -44,6 +44,8 @@ def test_pipeline_data_stages(params):
         train = pd.read_csv(paths.splits_dir(domain) / "train.csv", dtype={"id": str})
         test = pd.read_csv(paths.splits_dir(domain) / "test.csv", dtype={"id": str})
         assert not set(train.id) & set(test.id) and set(train.id) | set(test.id) == set(index.id)
+    manifest = pd.read_csv(paths.sampled_dir("gta5") / paths.MANIFEST, dtype={"id": str})
+    assert manifest.image_source.str.startswith("synthetic:gta5/images/").all()  # no temporary paths: reproducible
     gta_report = pd.read_json(paths.fetch_report_path("gta5"), typ="series")
     assert gta_report.missing_ids > 0  # the tiny profile's quirk rate makes gaps certain
 
