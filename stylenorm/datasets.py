@@ -51,24 +51,32 @@ def _open_local(archive) -> object:
 class ZipTree:
     """Members of one or more zip archives, merged into one namespace.
 
-    ``opener(archive)`` returns a binary file for an archive: a local file by default, or an
-    ``HTTPRangeFile`` (stylenorm.remote) so that only the central directory and the members
-    read travel over the network. ``zipfile`` checks each member's CRC-32 as it is read.
+    ``opener(archive)`` returns a binary file for an archive (a local file by default), or an
+    archive object with ``infolist()``, ``read(name)`` and ``prefetch(names)`` such as
+    ``stylenorm.remote.RemoteZip``, through which only the central directory and the members
+    read travel over the network. Each member's CRC-32 is checked as it is read.
     """
 
     def __init__(self, archives: list, opener=_open_local):
         self.archives, self.opener = list(archives), opener
         self._where: dict[str, object] = {}
-        self._open: dict[object, zipfile.ZipFile] = {}
+        self._open: dict[object, object] = {}
         for archive in self.archives:
-            try:
-                zf = zipfile.ZipFile(self.opener(archive))
-            except (zipfile.BadZipFile, OSError) as err:
-                raise DatasetError(f"{archive}: not a readable zip archive ({err})") from None
-            self._open[archive] = zf
+            zf = self._archive(archive)
             for info in zf.infolist():
                 if not info.is_dir():
                     self._where[info.filename] = archive
+
+    def _archive(self, archive):
+        if archive not in self._open:
+            try:
+                handle = self.opener(archive)
+                self._open[archive] = handle if hasattr(handle, "infolist") else zipfile.ZipFile(handle)
+            except zipfile.BadZipFile as err:
+                raise DatasetError(f"{archive}: not a readable zip archive ({err})") from None
+            except OSError as err:  # unreadable file, or a server that stayed away (the message says which)
+                raise DatasetError(f"{archive}: {err}" if str(archive) not in str(err) else str(err)) from None
+        return self._open[archive]
 
     def __getstate__(self):  # picklable for worker processes: reopen archives lazily there
         return {"archives": self.archives, "opener": self.opener, "_where": self._where, "_open": {}}
@@ -78,12 +86,23 @@ class ZipTree:
 
     def read(self, rel: str) -> bytes:
         archive = self._where[rel]
-        if archive not in self._open:
-            self._open[archive] = zipfile.ZipFile(self.opener(archive))
         try:
-            return self._open[archive].read(rel)  # raises on a CRC mismatch
+            return self._archive(archive).read(rel)  # raises on a CRC mismatch
         except (zipfile.BadZipFile, OSError, EOFError) as err:
             raise DatasetError(f"{archive}::{rel}: {err}") from None
+
+    def prefetch(self, rels) -> None:
+        """Tell archives that batch their requests which members will be read (a no-op for local zips)."""
+        by_archive: dict[object, list[str]] = {}
+        for rel in rels:
+            by_archive.setdefault(self._where[rel], []).append(rel)
+        for archive, names in by_archive.items():
+            zf = self._archive(archive)
+            if hasattr(zf, "prefetch"):
+                try:
+                    zf.prefetch(names)
+                except OSError as err:
+                    raise DatasetError(str(err) if str(archive) in str(err) else f"{archive}: {err}") from None
 
     def origin(self, rel: str) -> str:
         if rel not in self._where:

@@ -1,7 +1,12 @@
 """HTTP servers on loopback that behave like the datasets' hosts (for tests only).
 
-``ArchiveServer`` serves files from a folder with or without range support, can drop the
-connection once per file part-way through a response, and counts the bytes it sent.
+``ArchiveServer`` serves files from a folder with or without range support (suffix ranges
+``bytes=-N`` included) and counts the bytes it sent. To test a client's patience it can drop
+the connection once per file part-way through a response (``drop_after``), hang up at a given
+total of bytes and go away for a few seconds (``outage_at``, ``outage_s``: connections are
+refused, then it listens on the same port again), answer chosen requests with 503 and
+``Retry-After`` (``busy``), or stall at a given total until released (``stall_at``, for a
+client killed mid-download). Every loop and wait is bounded.
 ``CityscapesServer`` mimics cityscapes-dataset.com's login, package list, MD5 and
 file-handling endpoints. Both stop when the test's fixture ends.
 """
@@ -11,6 +16,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -21,9 +27,15 @@ class _Server(ThreadingHTTPServer):
 
 
 class ArchiveServer:
-    def __init__(self, root: Path, *, ranges: bool = True, drop_after: int | None = None):
+    def __init__(self, root: Path, *, ranges: bool = True, drop_after: int | None = None,
+                 outage_at: int | None = None, outage_s: float = 0.0, busy: tuple[int, ...] = (),
+                 retry_after: int = 1, stall_at: int | None = None):
         self.root, self.ranges, self.drop_after = Path(root), ranges, drop_after
-        self.bytes_sent, self.dropped, self.requests = 0, set(), []
+        self.outage_at, self.outage_s, self.busy, self.retry_after = outage_at, outage_s, set(busy), retry_after
+        self.stall_at, self.released = stall_at, threading.Event()
+        self.bytes_sent, self.dropped, self.requests, self.request_times = 0, set(), [], []
+        self.outages: list[tuple[float, float]] = []  # (down since, back at), monotonic seconds
+        self._lock, self._closed, self._outage_thread = threading.Lock(), False, None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -32,15 +44,29 @@ class ArchiveServer:
 
             def do_GET(self):
                 path = server.root / urlparse(self.path).path.lstrip("/")
-                server.requests.append((self.path, self.headers.get("Range")))
+                with server._lock:
+                    server.requests.append((self.path, self.headers.get("Range")))
+                    server.request_times.append(time.monotonic())
+                    number = len(server.requests)
+                if number in server.busy:
+                    self.send_response(503)
+                    self.send_header("Retry-After", str(server.retry_after))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if not path.is_file():
                     self.send_error(404)
                     return
                 data = path.read_bytes()
-                match = re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range") or "")
-                if server.ranges and match:
-                    first = int(match.group(1))
-                    last = int(match.group(2)) if match.group(2) else len(data) - 1
+                rng = self.headers.get("Range") or ""
+                match = re.match(r"bytes=(\d+)-(\d*)$", rng)
+                suffix = re.match(r"bytes=-(\d+)$", rng)
+                if server.ranges and (match or suffix):
+                    if suffix:
+                        first, last = max(0, len(data) - int(suffix.group(1))), len(data) - 1
+                    else:
+                        first = int(match.group(1))
+                        last = int(match.group(2)) if match.group(2) else len(data) - 1
                     last = min(last, len(data) - 1)
                     if first >= len(data):
                         self.send_response(416)
@@ -55,20 +81,55 @@ class ArchiveServer:
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Accept-Ranges", "bytes" if server.ranges else "none")
                 self.end_headers()
-                if server.drop_after is not None and path.name not in server.dropped and len(body) > server.drop_after:
-                    server.dropped.add(path.name)  # once per file: send part of the body, then hang up
-                    self.wfile.write(body[: server.drop_after])
-                    server.bytes_sent += server.drop_after
+                with server._lock:  # decide how much of the body goes out before an event
+                    cut, event = len(body), None
+                    if server.drop_after is not None and path.name not in server.dropped and len(body) > server.drop_after:
+                        server.dropped.add(path.name)  # once per file: send part of the body, then hang up
+                        cut, event = server.drop_after, "drop"
+                    elif server.outage_at is not None and server.bytes_sent + len(body) > server.outage_at:
+                        cut, event = server.outage_at - server.bytes_sent, "outage"
+                        server.outage_at = None
+                    elif server.stall_at is not None and server.bytes_sent + len(body) > server.stall_at:
+                        cut, event = server.stall_at - server.bytes_sent, "stall"
+                    server.bytes_sent += cut
+                self.wfile.write(body[:cut])
+                self.wfile.flush()
+                if event == "stall":
+                    server.released.wait(timeout=60)
+                if event:
                     self.close_connection = True
-                    return
-                self.wfile.write(body)
-                server.bytes_sent += len(body)
+                if event == "outage":
+                    server._outage_thread = threading.Thread(target=server._go_away, daemon=True)
+                    server._outage_thread.start()
 
+        self._handler = Handler
         self.httpd = _Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
+    def _go_away(self) -> None:
+        """Stop listening (connections are refused) for ``outage_s`` seconds, then listen on the same port again."""
+        down_since = time.monotonic()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        time.sleep(self.outage_s)
+        if self._closed:
+            return
+        self.httpd = _Server(("127.0.0.1", self.port), self._handler)
+        self.outages.append((down_since, time.monotonic()))
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def release(self) -> None:
+        """Let stalled responses end (their client has gone) and stall no more."""
+        self.stall_at = None
+        self.released.set()
+
     def close(self) -> None:
+        self._closed = True
+        self.released.set()
+        if self._outage_thread is not None:
+            self._outage_thread.join(timeout=self.outage_s + 5)
         self.httpd.shutdown()
         self.httpd.server_close()
 

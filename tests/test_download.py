@@ -1,10 +1,22 @@
-"""Real-data sources against servers on loopback: ranged GTA5 fetch, fallback, resume, CRC, Cityscapes login."""
+"""Real-data sources against servers on loopback: ranged GTA5 fetch, fallback, resume, CRC, Cityscapes login.
+
+The GTA5 tests also hold the downloader to its promises under trouble: a server that goes away
+mid-member and comes back, a ``Retry-After`` answer, a fetch killed with SIGKILL and run again,
+and a byte budget (no byte fetched twice, nothing beyond the members read and their headers).
+"""
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
+
+import yaml
 
 import pandas as pd
 import pytest
@@ -43,7 +55,6 @@ def gta5_download(params, url: str):
 @pytest.fixture
 def served(tmp_path, monkeypatch):
     monkeypatch.setenv("STYLENORM_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(remote, "READ_AHEAD", 1024)  # tiny archives: keep read-ahead below a member's size
     root = gta5_archives(tmp_path)
     servers = []
 
@@ -115,6 +126,133 @@ def test_corrupt_member_fails_crc_and_writes_nothing(params, served):
     assert not paths.sampled_dir("gta5").exists() and not paths.fetch_report_path("gta5").exists()
 
 
+MEMBER_SLACK = 64  # bytes a member may cost beyond its local header and data (descriptor, misestimated extras)
+ARCHIVE_SLACK = 128  # bytes an archive may cost beyond its central directory and end records
+
+
+def members_read(manifest: pd.DataFrame) -> dict[str, list[str]]:
+    """Archive file name -> member names, from the manifest's ``<url>/<archive>::<member>`` origins."""
+    read: dict[str, list[str]] = {}
+    for origin in list(manifest.image_source) + list(manifest.label_source):
+        archive, member = origin.split("::")
+        read.setdefault(archive.rsplit("/", 1)[-1], []).append(member)
+    return read
+
+
+def byte_budget(root: Path, manifest: pd.DataFrame) -> int:
+    """Every archive's central directory and end records, plus each member read: data, local header, slack."""
+    read = members_read(manifest)
+    budget = 0
+    for archive in sorted(root.glob("*.zip")):
+        with zipfile.ZipFile(archive) as zf:
+            budget += archive.stat().st_size - zf.start_dir + ARCHIVE_SLACK
+            for name in read.get(archive.name, []):
+                info = zf.getinfo(name)
+                budget += info.compress_size + 30 + len(info.filename) + MEMBER_SLACK
+    return budget
+
+
+def requested_spans(server, root: Path) -> dict[str, list[tuple[int, int]]]:
+    """File name -> [first, end) of every range requested, in order."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for path, rng in server.requests:
+        name = path.rsplit("/", 1)[-1]
+        size = (root / name).stat().st_size
+        first, _, last = rng.removeprefix("bytes=").partition("-")
+        span = (size - int(last), size) if not first else (int(first), min(size, int(last) + 1) if last else size)
+        spans.setdefault(name, []).append(span)
+    return spans
+
+
+def test_bytes_served_stay_within_the_members_read(params, served):
+    """At the default settings: one request per member (header + data), no byte twice, no read-ahead waste."""
+    root, start = served
+    local_reference(params, root)
+    server = start()
+    report = fetch("gta5", gta5_download(params, server.url))
+    got = pd.read_csv(paths.sampled_dir("gta5") / paths.MANIFEST, dtype={"id": str})
+    assert report["blank_images_skipped"] == 0  # so the members read are exactly the manifest's
+    budget = byte_budget(root, got)
+    assert server.bytes_sent <= budget, (server.bytes_sent, budget)
+    for name, spans in requested_spans(server, root).items():
+        ordered = sorted(spans)
+        assert all(a[1] <= b[0] for a, b in zip(ordered, ordered[1:])), (name, ordered)  # no byte asked twice
+    members = sum(len(v) for v in members_read(got).values())
+    assert len(server.requests) <= 2 * len(list(root.glob("*.zip"))) + members  # tail + directory, then <= 1 per member
+
+
+def test_outage_mid_member_waits_and_resumes(params, served, tmp_path, monkeypatch, capsys):
+    """The server goes away for 3 s part-way through a member: the fetch waits, resumes at that byte, and completes."""
+    root, start = served
+    expected = local_reference(params, root)
+    clean = start()
+    fetch("gta5", gta5_download(params, clean.url))
+    monkeypatch.setenv("STYLENORM_CACHE", str(tmp_path / "cache-2"))  # a fresh cache: everything travels again
+    server = start(outage_at=clean.bytes_sent // 2, outage_s=3)
+    fetch("gta5", gta5_download(params, server.url))
+    got = pd.read_csv(paths.sampled_dir("gta5") / paths.MANIFEST, dtype={"id": str})
+    assert list(got.image_sha256) == list(expected.image_sha256)
+    assert len(server.outages) == 1 and server.outages[0][1] - server.outages[0][0] >= 3  # it was really gone
+    assert server.bytes_sent == clean.bytes_sent  # resumed at the byte where it dropped: fewer than a fresh start
+    assert "refused" in capsys.readouterr().err  # the progress bar said what it was waiting for
+
+
+def test_retry_after_is_honoured(params, served, capsys):
+    root, start = served
+    expected = local_reference(params, root)
+    server = start(busy=(2,), retry_after=2)  # the second request gets 503 with Retry-After: 2
+    fetch("gta5", gta5_download(params, server.url))
+    got = pd.read_csv(paths.sampled_dir("gta5") / paths.MANIFEST, dtype={"id": str})
+    assert list(got.image_sha256) == list(expected.image_sha256)
+    assert server.request_times[2] - server.request_times[1] >= 2 - 0.05  # waited as asked before asking again
+    assert "Retry-After" in capsys.readouterr().err
+
+
+def test_unreachable_server_gives_up_after_patience(params, served, monkeypatch):
+    root, start = served
+    server = start()
+    server.close()  # nothing listens there any more: every connection is refused
+    monkeypatch.setattr(remote, "PATIENCE_S", 2)
+    began = time.monotonic()
+    with pytest.raises(DatasetError, match=r"01_images\.zip: gave up after 2 s .*refused"):
+        fetch("gta5", gta5_download(params, server.url))
+    assert 2 <= time.monotonic() - began < 20  # waited out its patience, no longer
+    assert not paths.sampled_dir("gta5").exists() and not paths.fetch_report_path("gta5").exists()
+
+
+def test_killed_fetch_reruns_only_missing_members(params, project, served, tmp_path, monkeypatch):
+    """SIGKILL part-way through the download, then run again: nothing received before the kill travels twice."""
+    root, start = served
+    expected = local_reference(params, root)
+    clean = start()
+    fetch("gta5", gta5_download(params, clean.url))
+    monkeypatch.setenv("STYLENORM_CACHE", str(tmp_path / "cache-2"))
+    server = start(stall_at=clean.bytes_sent * 6 // 10)
+    raw = yaml.safe_load((project / "params.yaml").read_text())
+    raw["data"]["n_per_domain"] = 6
+    raw["data"]["gta5"].update(source="download", base_url=server.url, archives=2)
+    (project / "params.yaml").write_text(yaml.safe_dump(raw))
+    with (tmp_path / "killed.log").open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "stages.fetch", "gta5"], cwd=project, stdout=log, stderr=log)
+        deadline = time.monotonic() + 60
+        while server.bytes_sent < server.stall_at and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # let it store what it has received
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    assert proc.returncode == -signal.SIGKILL, (tmp_path / "killed.log").read_text()[-2000:]
+    before_kill = server.bytes_sent
+    assert before_kill == server.stall_at
+    server.release()
+    fetch("gta5", gta5_download(params, server.url))
+    got = pd.read_csv(paths.sampled_dir("gta5") / paths.MANIFEST, dtype={"id": str})
+    assert list(got.image_sha256) == list(expected.image_sha256)
+    archives = len(list(root.glob("*.zip")))
+    assert server.bytes_sent > before_kill  # the re-run did fetch what was missing ...
+    assert server.bytes_sent <= clean.bytes_sent + archives * ARCHIVE_SLACK, (server.bytes_sent, clean.bytes_sent)
+    # ... and only that: a re-check of each archive's end, nothing the killed run had received
+
+
 def cityscapes_archives(root: Path) -> Path:
     native = root / "cs_native"
     synthetic.write_cityscapes_tree(native, n=16, seed=2, scale=0.05)
@@ -135,7 +273,7 @@ def test_cityscapes_download_keeps_credentials_out(params, tmp_path, monkeypatch
     server = CityscapesServer(root, username="ada", password=SENTINEL)
     try:
         cs = dataclasses.replace(params.data.cityscapes, source="download", base_url=server.url)
-        p = dataclasses.replace(params, data=dataclasses.replace(params.data, cityscapes=cs))
+        p = dataclasses.replace(params, data=dataclasses.replace(params.data, cityscapes=cs, n_per_domain=12))
         monkeypatch.delenv("CITYSCAPES_USERNAME", raising=False)
         monkeypatch.delenv("CITYSCAPES_PASSWORD", raising=False)
         with pytest.raises(ConfigError, match="CITYSCAPES_USERNAME, CITYSCAPES_PASSWORD"):
@@ -148,7 +286,7 @@ def test_cityscapes_download_keeps_credentials_out(params, tmp_path, monkeypatch
         report = fetch("cityscapes", p)
     finally:
         server.close()
-    assert server.seen_logins[-1] is True and report["sampled"] == params.data.n_per_domain
+    assert server.seen_logins[-1] is True and report["sampled"] == 12
     manifest = pd.read_csv(paths.sampled_dir("cityscapes") / paths.MANIFEST, dtype={"id": str})
     assert manifest.image_source.str.contains("leftImg8bit_trainvaltest.zip::leftImg8bit/(?:train|val)/").all()
     # The sentinel password is in no file the stage wrote (or cached) and in no log line.
