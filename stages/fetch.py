@@ -4,8 +4,10 @@ Reads   params ``base``, ``data``; the source named by ``data.<domain>.source``:
         ``synthetic`` (generates the embedded native tree in a temporary folder),
         ``local`` (``data.<domain>.local_path``: an extracted tree, one zip, or a
         folder of the original zips) or ``download`` (GTA5: only the sampled members,
-        by HTTP range requests; Cityscapes: the two archives, with credentials from
-        CITYSCAPES_USERNAME / CITYSCAPES_PASSWORD, cached in ~/.cache/stylenorm/downloads).
+        by HTTP range requests, kept in ~/.cache/stylenorm/downloads so that a re-run fetches
+        only what it lacks; a server that goes away is waited for up to ``patience_s``;
+        Cityscapes: the two archives, with credentials from CITYSCAPES_USERNAME /
+        CITYSCAPES_PASSWORD, cached there too).
 Writes  data/sampled/<domain>/{images,labels}/<id>.png + manifest.csv,
         metrics/fetch_<domain>.json (pool size and the quirks skipped).
 Run     python -m stages.fetch <cityscapes|gta5>
@@ -36,11 +38,32 @@ def generate_synthetic(domain: str, root: Path, params) -> None:
                                             workers=params.base.num_workers, progress=bar.update)
 
 
+class DownloadBar:
+    """The download's progress bar: bytes received, and what a retry is waiting for while it waits."""
+
+    def __init__(self, bar: tqdm):
+        self.bar, self.waiting = bar, False
+
+    def on_bytes(self, n: int) -> None:
+        if self.waiting:
+            self.bar.set_postfix_str("", refresh=False)
+            self.waiting = False
+        self.bar.update(n)
+
+    def on_wait(self, message: str) -> None:
+        self.waiting = True
+        self.bar.set_postfix_str(f"waiting: {message}")
+
+
 def open_download(domain: str, source, bar) -> datasets.ZipTree:
     cache = remote.download_cache_dir() / domain
     if domain == "gta5":
+        progress = DownloadBar(bar)
+        # TODO(params): data.gta5.patience_s once params.yaml has it; the module default until then.
+        patience_s = getattr(source, "patience_s", remote.PATIENCE_S)
         return datasets.ZipTree(remote.gta5_archive_urls(source.base_url, source.archives),
-                                opener=remote.RemoteOpener(cache, on_bytes=bar.update))
+                                opener=remote.RemoteOpener(cache, on_bytes=progress.on_bytes,
+                                                           on_wait=progress.on_wait, patience_s=patience_s))
     try:
         return datasets.ZipTree(remote.download_cityscapes(cache, source.base_url))
     except PermissionError as err:
@@ -62,6 +85,9 @@ def fetch(domain: str, params) -> dict:
             tree = open_download(domain, source, bar)
         inventory = datasets.find_pairs(domain, tree)
         candidates = candidate_order(inventory, params.data.n_per_domain, params.base.seed, domain)
+        if source.source == "download":
+            # One batch, so that neighbouring members travel in one range (blank images' replacements come later).
+            tree.prefetch([rel for pair in candidates[: params.data.n_per_domain] for rel in (pair.image, pair.label)])
         workers = 1 if source.source == "download" else params.base.num_workers  # one HTTP stream, one progress bar
         with atomic_dir(out_dir) as tmp_out:
             manifest, blanks = write_sample(candidates, params.data.n_per_domain, tree, tmp_out, workers=workers,
