@@ -2,7 +2,9 @@
 
 Reads   params ``base.num_workers``, ``unify_labels``; data/sampled/<domain>/.
 Writes  data/unified/<domain>/labels/<id>.png (grayscale train ids) + index.csv (the
-        kept ids), metrics/unify_<domain>.json, metrics/class_freq_<domain>.json and
+        kept ids), metrics/unify_<domain>.json (encodings, size mismatches, and the values
+        outside the Cityscapes table that ``unknown_to_ignore`` set to 255: files and pixels
+        per value), metrics/class_freq_<domain>.json and
         plots/class_freq_<domain>.csv (per-class pixel frequency, for ``dvc plots``).
 Run     python -m stages.unify_labels <cityscapes|gta5>
 """

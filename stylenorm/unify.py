@@ -3,7 +3,10 @@
 ``decode_train_ids`` turns one label file into a train-id array (uint8, 255 =
 ignore), picking the encoding from the PNG mode: ``P`` (GTA5, palette index =
 label id), ``L``/``I`` (Cityscapes labelIds) or ``RGB``/``RGBA`` (colour-coded).
-``unify_domain`` does a whole sampled domain in parallel and reports what it saw.
+``unify_domain`` does a whole sampled domain in parallel and reports what it saw, including
+every value outside the Cityscapes table that ``unknown_to_ignore`` turned into 255 (per value:
+files, pixels). Errors name a label by its origin (the manifest's ``label_source``, e.g.
+``03_labels.zip::labels/00090.png``) and its sampled copy.
 """
 from __future__ import annotations
 
@@ -21,19 +24,25 @@ from stylenorm import labels, paths
 from stylenorm.datasets import DatasetError
 from stylenorm.parallel import worker_map
 
-_ID_LUT = {False: labels.id_to_train_id_lut(None), True: labels.id_to_train_id_lut(labels.IGNORE_INDEX)}
+_ID_LUT = labels.id_to_train_id_lut(None)  # values outside the table -> labels.UNKNOWN, reported or set to 255
 INDEX_COLUMNS = ["id", "width", "height"]  # image: sampled_dir/images/<id>.png, label: unified_dir/labels/<id>.png
-_COLOUR_LUT: dict[bool, np.ndarray] = {}  # 16 MiB each, built on first use per process
+_COLOUR_LUT: list[np.ndarray] = []  # 16 MiB, built on first use per process
 
 
-def _colour_lut(unknown_to_ignore: bool) -> np.ndarray:
-    if unknown_to_ignore not in _COLOUR_LUT:
-        _COLOUR_LUT[unknown_to_ignore] = labels.colour_to_train_id_lut(labels.IGNORE_INDEX if unknown_to_ignore else None)
-    return _COLOUR_LUT[unknown_to_ignore]
+def _colour_lut() -> np.ndarray:
+    if not _COLOUR_LUT:
+        _COLOUR_LUT.append(labels.colour_to_train_id_lut(None))
+    return _COLOUR_LUT[0]
 
 
 def decode_train_ids(data: bytes, origin: str, unknown_to_ignore: bool = False) -> tuple[np.ndarray, str]:
     """(train ids H x W uint8, encoding name) of one label file's bytes."""
+    train_ids, encoding, _ = decode_label(data, origin, unknown_to_ignore)
+    return train_ids, encoding
+
+
+def decode_label(data: bytes, origin: str, unknown_to_ignore: bool = False) -> tuple[np.ndarray, str, dict[str, int]]:
+    """(train ids H x W uint8, encoding name, {value outside the table: pixels set to 255}) of one label file."""
     try:
         img = Image.open(io.BytesIO(data))
         img.load()
@@ -47,24 +56,28 @@ def decode_train_ids(data: bytes, origin: str, unknown_to_ignore: bool = False) 
                 bad = np.unique(values[(values < 0) | (values > 255)])[:10].tolist()
                 raise DatasetError(f"{origin}: label ids outside the Cityscapes table: {bad}")
             values = values.astype(np.uint8)
-        mapped = np.take(_ID_LUT[unknown_to_ignore], values)
+        mapped = np.take(_ID_LUT, values)
     elif img.mode in ("RGB", "RGBA"):
         rgb = np.asarray(img.convert("RGB") if img.mode == "RGBA" else img).astype(np.int32)
         key = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
-        mapped = np.take(_colour_lut(unknown_to_ignore), key)
+        mapped = np.take(_colour_lut(), key)
         encoding, values = "rgb", key
     else:
         raise DatasetError(f"{origin}: unsupported label PNG mode {img.mode!r} (expected P, L, I or RGB)")
-    if not unknown_to_ignore and (mapped == labels.UNKNOWN).any():
-        bad = np.unique(values[mapped == labels.UNKNOWN])[:10]
-        if encoding == "rgb":
-            shown = [((int(v) >> 16) & 255, (int(v) >> 8) & 255, int(v) & 255) for v in bad]
-            what = "colours"
-        else:
-            shown, what = bad.tolist(), "ids" if encoding == "ids" else "palette indices"
-        raise DatasetError(f"{origin}: {what} outside the Cityscapes table: {shown} "
+    unknown = mapped == labels.UNKNOWN
+    if not unknown.any():
+        return mapped, encoding, {}
+    bad, pixels = np.unique(values[unknown], return_counts=True)
+    if encoding == "rgb":
+        shown = [((int(v) >> 16) & 255, (int(v) >> 8) & 255, int(v) & 255) for v in bad]
+        what = "colours"
+    else:
+        shown, what = bad.tolist(), "ids" if encoding == "ids" else "palette indices"
+    if not unknown_to_ignore:
+        raise DatasetError(f"{origin}: {what} outside the Cityscapes table: {shown[:10]} "
                            "(set unify_labels.unknown_to_ignore: true to map them to 255)")
-    return mapped, encoding
+    mapped[unknown] = labels.IGNORE_INDEX
+    return mapped, encoding, {str(v): int(n) for v, n in zip(shown, pixels)}
 
 
 def fit_to_image(train_ids: np.ndarray, size: tuple[int, int], policy: str) -> np.ndarray | None:
@@ -89,37 +102,50 @@ class _Job:
     id: str
     label_path: Path
     size: tuple[int, int]
+    source: str = ""  # where the label came from (the manifest's label_source), for messages
+
+    @property
+    def origin(self) -> str:
+        return f"{self.source}, sampled as {self.label_path}" if self.source else str(self.label_path)
 
 
 def _unify_one(job: _Job, *, out_dir: Path, policy: str, unknown_to_ignore: bool):
-    train_ids, encoding = decode_train_ids(job.label_path.read_bytes(), str(job.label_path), unknown_to_ignore)
+    train_ids, encoding, unknown = decode_label(job.label_path.read_bytes(), job.origin, unknown_to_ignore)
     mismatch = train_ids.shape != (job.size[1], job.size[0])
     fitted = fit_to_image(train_ids, job.size, policy)
     if fitted is None:
-        return job.id, encoding, mismatch, None
+        return job.id, encoding, mismatch, None, unknown
     img = Image.fromarray(fitted, mode="L")
     img.save(out_dir / paths.LABELS / f"{job.id}.png")
     counts = np.asarray(img.histogram(), dtype=np.int64)  # 256 bins, one per train id
-    return job.id, encoding, mismatch, counts
+    return job.id, encoding, mismatch, counts, unknown
 
 
 def unify_domain(sampled_dir: Path, manifest: pd.DataFrame, out_dir: Path, *, policy: str,
                  unknown_to_ignore: bool, workers: int = 1, desc: str = "unify") -> tuple[pd.DataFrame, dict, np.ndarray]:
     """Write train-id labels for every manifest row; return (index, report, pixel counts per train id)."""
     (out_dir / paths.LABELS).mkdir(parents=True, exist_ok=True)
-    jobs = [_Job(row.id, Path(sampled_dir) / paths.LABELS / f"{row.id}.png", (int(row.width), int(row.height)))
+    jobs = [_Job(row.id, Path(sampled_dir) / paths.LABELS / f"{row.id}.png", (int(row.width), int(row.height)),
+                 str(getattr(row, "label_source", "") or ""))
             for row in manifest.itertuples()]
     for job in jobs:
         if not job.label_path.exists():
-            raise DatasetError(f"{job.label_path}: missing label for image {job.id}")
+            raise DatasetError(f"{job.origin}: missing label for image {job.id}")
     fn = partial(_unify_one, out_dir=out_dir, policy=policy, unknown_to_ignore=unknown_to_ignore)
     with worker_map(workers) as pmap:
         results = list(tqdm(pmap(fn, jobs), total=len(jobs), desc=desc, unit="label"))
     counts = np.zeros(256, dtype=np.int64)
     rows, encodings, mismatched = [], {}, 0
-    for (label_id, encoding, mismatch, c), job in zip(results, jobs):
+    unknown_values: dict[str, dict[str, int]] = {}
+    unknown_files = 0
+    for (label_id, encoding, mismatch, c, unknown), job in zip(results, jobs):
         encodings[encoding] = encodings.get(encoding, 0) + 1
         mismatched += int(mismatch)
+        unknown_files += bool(unknown)
+        for value, pixels in unknown.items():
+            entry = unknown_values.setdefault(value, {"files": 0, "pixels": 0})
+            entry["files"] += 1
+            entry["pixels"] += pixels
         if c is not None:
             counts += c
             rows.append({"id": label_id, "width": job.size[0], "height": job.size[1]})
@@ -130,6 +156,12 @@ def unify_domain(sampled_dir: Path, manifest: pd.DataFrame, out_dir: Path, *, po
         "encodings": encodings,
         "size_mismatch": {"count": mismatched, "policy": policy, "dropped": len(jobs) - len(rows)},
         "ignore_fraction": float(counts[labels.IGNORE_INDEX] / max(1, counts.sum())),
+        # values outside the Cityscapes table that unknown_to_ignore set to 255 (pixels as decoded, before resizing)
+        "unknown_to_ignore": {
+            "files": unknown_files,
+            "pixels": sum(e["pixels"] for e in unknown_values.values()),
+            "values": dict(sorted(unknown_values.items(), key=lambda kv: (-kv[1]["pixels"], kv[0]))),
+        },
     }
     return index, report, counts[: labels.NUM_CLASSES]
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import zipfile
 from pathlib import Path
 
@@ -126,6 +127,38 @@ def test_unknown_colour_fails_clearly_and_writes_nothing(params):
     assert not list(paths.unified_dir("cityscapes").parent.glob(".*tmp"))
     ignoring = dataclasses.replace(params, unify_labels=dataclasses.replace(params.unify_labels, unknown_to_ignore=True))
     assert unify_labels("cityscapes", ignoring)["encodings"] == {"ids": 11, "rgb": 1}
+
+
+def test_unknown_labels_are_counted_and_errors_name_the_archive(params, tmp_path):
+    """Label values outside the table: an error naming the archive member, or 255 with counts per value."""
+    native = tmp_path / "native"
+    synthetic.write_gta5_tree(native, n=16, seed=1, scale=0.05, missing_rate=0.0, mismatch_rate=0.0)
+    make_zips(native, tmp_path / "zips", {"01_images.zip": "images", "01_labels.zip": "labels"})
+    params = dataclasses.replace(params, data=dataclasses.replace(params.data, n_per_domain=12))
+    fetch("gta5", with_source(params, "gta5", source="local", local_path=str(tmp_path / "zips")))
+    victims = sorted((paths.sampled_dir("gta5") / "labels").glob("*.png"))[:2]
+    for victim, marks in zip(victims, ({40: 3}, {40: 1, 200: 2})):  # palette indices 40 and 200 are no label ids
+        img = Image.open(victim)
+        assert img.mode == "P"
+        ids = np.array(img).reshape(-1)
+        k = 0
+        for value, count in marks.items():
+            ids[k : k + count] = value
+            k += count
+        edited = Image.frombytes("P", img.size, ids.tobytes())
+        edited.putpalette(img.getpalette())
+        edited.save(victim)
+    with pytest.raises(DatasetError, match=rf"01_labels\.zip::labels/{victims[0].stem}\.png, sampled as \S*"
+                                           rf"{victims[0].name}: palette indices outside the Cityscapes table: \[40\]"):
+        unify_labels("gta5", params)
+    assert not paths.unified_dir("gta5").exists() and not paths.unify_report_path("gta5").exists()
+    ignoring = dataclasses.replace(params, unify_labels=dataclasses.replace(params.unify_labels, unknown_to_ignore=True))
+    report = unify_labels("gta5", ignoring)
+    want = {"files": 2, "pixels": 6, "values": {"40": {"files": 2, "pixels": 4}, "200": {"files": 1, "pixels": 2}}}
+    assert report["unknown_to_ignore"] == want
+    assert json.loads(paths.unify_report_path("gta5").read_text())["unknown_to_ignore"] == want
+    unified = np.asarray(Image.open(paths.unified_dir("gta5") / "labels" / victims[1].name)).reshape(-1)
+    assert (unified[:3] == 255).all()
 
 
 @pytest.mark.parametrize("policy, kept", [("resize_label", 12), ("crop", 12), ("drop", None)])
