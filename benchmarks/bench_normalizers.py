@@ -1,0 +1,138 @@
+"""Benchmark: images per second of the training-free normalizers (fda, histmatch, reinhard),
+through ``Normalizer.apply`` (PNG reading and writing included), at the embedded default's size
+(GTA5 478x263 sources, Cityscapes 512x256 references) and at full size (1914x1052, 2048x1024).
+
+Images are embedded-generator scenes (``stylenorm/synthetic.py``) upscaled to the size and given
+sensor-like noise, so that, as in real photographs and game frames, colours rarely repeat
+exactly (the fraction of distinct colours, which the Reinhard shortcut depends on, is printed).
+``--images`` (``--full-images``) sources are timed and the time for the study's 987 extrapolated; ``fit`` (target statistics, histmatch and
+reinhard) is timed over ``--targets`` target images and extrapolated to the ~790 training images
+of 987 at an 80/20 split. The machine's load (``uptime``) is printed before and after: other
+processes on the same cores slow every figure.
+
+The first row of each size is the floor every normalizer pays at that size: reading a source
+and a reference PNG and writing one PNG, nothing computed.
+
+Run: python benchmarks/bench_normalizers.py [--workers 2] [--images 96] [--full-images 24] [--targets 16] [--skip-full]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from stylenorm.config import from_dict
+from stylenorm.normalizers import Context, get
+from stylenorm.normalizers import _references as refs
+from stylenorm.synthetic import CITYSCAPES_SIZE, GTA5_SIZE, scaled, scene
+
+STUDY_SOURCES, STUDY_TARGET_TRAIN = 987, 790
+SETTINGS = [("fda", {"beta": 0.01}), ("fda", {"beta": 0.09}), ("histmatch", {"reference": "pair"}),
+            ("histmatch", {"reference": "pooled"}), ("reinhard", {"reference": "pair"}), ("reinhard", {"reference": "pooled"})]
+
+
+def load() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def make_images(folder: Path, n: int, size: tuple[int, int], style: str, stem, distinct: int = 8) -> list[Path]:
+    """``n`` PNGs of ``size`` named by ``stem(i)``; ``distinct`` different images, copied."""
+    folder.mkdir(parents=True)
+    small = scaled(GTA5_SIZE if style == "game" else CITYSCAPES_SIZE, 0.25)
+    originals = []
+    for k in range(distinct):
+        image = Image.fromarray(scene(7, style, k, *small, style=style)[0]).resize(size, Image.BICUBIC)
+        noisy = np.asarray(image, dtype=np.float32) + np.random.default_rng(k).normal(0, 6, (size[1], size[0], 3))
+        originals.append(np.clip(np.rint(noisy), 0, 255).astype(np.uint8))
+    paths = []
+    for i in range(n):
+        path = folder / f"{stem(i)}.png"
+        if i < distinct:
+            Image.fromarray(originals[i]).save(path, compress_level=1)
+        else:
+            shutil.copyfile(paths[i % distinct], path)
+        paths.append(path)
+    return paths
+
+
+def distinct_colour_fraction(path: Path) -> float:
+    flat = np.asarray(Image.open(path).convert("RGB")).reshape(-1, 3).astype(np.uint32)
+    return len(np.unique((flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2])) / len(flat)
+
+
+def _io_only(jobs: list[tuple[Path, Path, Path]]) -> int:
+    """The floor every normalizer pays: read a source and a reference, write a PNG."""
+    for src, ref, dest in jobs:
+        refs.read_rgb(ref)
+        refs.write_png(dest, refs.read_rgb(src))
+    return len(jobs)
+
+
+def bench_size(label: str, source_size, target_size, n_images: int, args, root: Path) -> list[str]:
+    sources = make_images(root / "gta5", n_images, source_size, "game", lambda i: f"{i + 1:05d}")
+    targets = make_images(root / "cityscapes", args.targets, target_size, "real", lambda i: f"aachen_{i:06d}_000019_leftImg8bit")
+    ctx = Context("gta5", "cityscapes", seed=0, train_images={"cityscapes": targets}, num_workers=args.workers)
+    rows = [f"{label}: sources {source_size[0]}x{source_size[1]} (distinct colours {distinct_colour_fraction(sources[0]):.0%} "
+            f"of pixels), references {target_size[0]}x{target_size[1]}, {args.workers} worker(s)"]
+    out = root / "io"
+    out.mkdir()
+    pairs = refs.paired_references(sources, refs.target_references(ctx), 0)
+    summary = refs.run_batches(_io_only, [(s, r, out / s.name) for s, r in zip(sources, pairs)], args.workers, 8)
+    rows.append(f"  {'PNG i/o only (the floor)':<28} {summary['images_per_second']:7.1f} images/s          "
+                f"-> {STUDY_SOURCES} in {STUDY_SOURCES / summary['images_per_second']:6.1f} s")
+    fitted = {}
+    for name, apply in SETTINGS:
+        cls = get(name)
+        normalizer = cls(cls.Fit(), from_dict(cls.Apply, apply, f"{name}.apply"))
+        fit_dir = root / f"fit_{name}"
+        if name != "fda" and name not in fitted:
+            fit_dir.mkdir()
+            start = time.perf_counter()
+            normalizer.fit(ctx, fit_dir)
+            seconds = time.perf_counter() - start
+            fitted[name] = seconds
+            rows.append(f"  {name + ' fit':<28} {args.targets / seconds:7.1f} target images/s   "
+                        f"-> {STUDY_TARGET_TRAIN} in {STUDY_TARGET_TRAIN * seconds / args.targets:6.1f} s")
+        out = root / "out"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir()
+        dests = [out / p.name for p in sources]
+        start = time.perf_counter()
+        normalizer.apply(ctx, fit_dir if name in fitted else root / "nofit", sources, dests)
+        seconds = time.perf_counter() - start
+        setting = f"{name} {' '.join(f'{k}={v}' for k, v in apply.items())}"
+        rows.append(f"  {setting:<28} {n_images / seconds:7.1f} images/s          "
+                    f"-> {STUDY_SOURCES} in {STUDY_SOURCES * seconds / n_images:6.1f} s")
+        print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, default=2, help="processes (ctx.num_workers)")
+    parser.add_argument("--images", type=int, default=96, help="source images timed per setting, embedded size")
+    parser.add_argument("--full-images", type=int, default=24, help="source images timed per setting, full size")
+    parser.add_argument("--targets", type=int, default=16, help="target training images (references)")
+    parser.add_argument("--skip-full", action="store_true", help="only the embedded default's size")
+    args = parser.parse_args()
+    print(f"load before: {load()}  ({os.cpu_count()} cores)", flush=True)
+    sizes = [("embedded default (scale 0.25)", scaled(GTA5_SIZE, 0.25), scaled(CITYSCAPES_SIZE, 0.25), args.images)]
+    if not args.skip_full:
+        sizes.append(("full size", GTA5_SIZE, CITYSCAPES_SIZE, args.full_images))
+    report = []
+    for label, source_size, target_size, n_images in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            report += bench_size(label, source_size, target_size, n_images, args, Path(tmp))
+    print("\n".join(report))
+    print(f"load after: {load()}")
+
+
+if __name__ == "__main__":
+    main()
