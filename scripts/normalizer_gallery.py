@@ -20,7 +20,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from stylenorm.config import from_dict, load_params  # noqa: E402
 from stylenorm.normalizers import Context, get  # noqa: E402

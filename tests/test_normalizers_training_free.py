@@ -35,7 +35,7 @@ def _cdf(channel: np.ndarray) -> np.ndarray:
 
 def _authors_fda_np(src, ref, beta):
     """Independent check: the textbook fft2 / fftshift FDA of the paper's numpy reference
-    (window rows and columns c - b .. c + b of the shifted amplitude), channels first."""
+    (window rows and columns c - b .. c + b of the shifted amplitude), on (H, W, C) arrays."""
     src_f = np.fft.fft2(src.astype(np.float64), axes=(0, 1))
     ref_f = np.fft.fft2(ref.astype(np.float64), axes=(0, 1))
     amp = np.fft.fftshift(np.abs(src_f), axes=(0, 1))
