@@ -28,8 +28,8 @@ YARDSTICK = {"ref-256": 8.73, "ref-128": 2.62}
 SETTINGS = {
     "ref-256": CycleGANFit(ngf=64, ndf=64, new_size=256, crop_size=256, batch_size=1),
     "ref-128": CycleGANFit(ngf=32, ndf=32, new_size=128, crop_size=128, batch_size=4),
-    "embedded default": CycleGANFit(ngf=16, ndf=16, n_blocks=3, new_size=96, crop_size=96, batch_size=1,
-                                    iterations=400, decay_iterations=200),
+    "embedded default": CycleGANFit(ngf=16, ndf=16, n_blocks=3, new_size=128, crop_size=96, batch_size=1,
+                                    iterations=300, decay_iterations=150),
 }
 
 
