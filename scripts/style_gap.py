@@ -36,12 +36,15 @@ def chi2(p: np.ndarray, q: np.ndarray) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="test", choices=["train", "test"], help="which GTA5 images to compare")
+    parser.add_argument("--split", default="test", choices=["train", "val", "test"], help="which GTA5 images to compare")
+    parser.add_argument("--fit-seed", type=int, default=0, help="which fitted normalizers' images (data/normalized/<name>/seed<k>)")
     args = parser.parse_args()
     ids = [p.stem for p in paths.split_image_paths("gta5", args.split)]
     ref = stats(paths.split_image_paths("cityscapes", "train"))
-    rows = {"GTA5 raw": stats([paths.sampled_dir("gta5") / paths.IMAGES / f"{i}.png" for i in ids]),
-            "GTA5 UNIT-mapped": stats([paths.translated_dir() / paths.IMAGES / f"{i}.png" for i in ids])}
+    rows = {"GTA5 raw": stats([paths.sampled_dir("gta5") / paths.IMAGES / f"{i}.png" for i in ids])}
+    for folder in sorted(p for p in (paths.DATA_DIR / "normalized").glob(f"*/seed{args.fit_seed}") if p.parent.name != "identity"):
+        name = folder.parent.name
+        rows[f"GTA5 {name}"] = stats([paths.normalized_dir(name, args.fit_seed, "gta5") / paths.IMAGES / f"{i}.png" for i in ids])
     print(f"GTA5 {args.split} images vs Cityscapes train images (RGB, 0-255)\n")
     print("| images | mean R, G, B | std R, G, B | saturation | colour-histogram chi2 to Cityscapes |")
     print("|---|---|---|---|---|")

@@ -30,11 +30,11 @@ def generate_synthetic(domain: str, root: Path, params) -> None:
     syn = params.data.synthetic
     with tqdm(total=syn.pool_size, desc=f"generate {domain}", unit="scene") as bar:
         if domain == "gta5":
-            synthetic.write_gta5_tree(root, n=syn.pool_size, seed=params.base.seed, scale=syn.scale,
+            synthetic.write_gta5_tree(root, n=syn.pool_size, seed=params.base.data_seed, scale=syn.scale,
                                       missing_rate=syn.missing_id_rate, mismatch_rate=syn.label_size_mismatch_rate,
                                       workers=params.base.num_workers, progress=bar.update)
         else:
-            synthetic.write_cityscapes_tree(root, n=syn.pool_size, seed=params.base.seed, scale=syn.scale,
+            synthetic.write_cityscapes_tree(root, n=syn.pool_size, seed=params.base.data_seed, scale=syn.scale,
                                             workers=params.base.num_workers, progress=bar.update)
 
 
@@ -59,11 +59,9 @@ def open_download(domain: str, source, bar) -> datasets.ZipTree:
     cache = remote.download_cache_dir() / domain
     if domain == "gta5":
         progress = DownloadBar(bar)
-        # TODO(params): data.gta5.patience_s once params.yaml has it; the module default until then.
-        patience_s = getattr(source, "patience_s", remote.PATIENCE_S)
         return datasets.ZipTree(remote.gta5_archive_urls(source.base_url, source.archives),
                                 opener=remote.RemoteOpener(cache, on_bytes=progress.on_bytes,
-                                                           on_wait=progress.on_wait, patience_s=patience_s))
+                                                           on_wait=progress.on_wait, patience_s=source.patience_s))
     try:
         return datasets.ZipTree(remote.download_cityscapes(cache, source.base_url))
     except PermissionError as err:
@@ -84,7 +82,7 @@ def fetch(domain: str, params) -> dict:
         else:
             tree = open_download(domain, source, bar)
         inventory = datasets.find_pairs(domain, tree)
-        candidates = candidate_order(inventory, params.data.n_per_domain, params.base.seed, domain)
+        candidates = candidate_order(inventory, params.data.n_per_domain, params.base.data_seed, domain)
         if source.source == "download":
             # One batch, so that neighbouring members travel in one range (blank images' replacements come later).
             tree.prefetch([rel for pair in candidates[: params.data.n_per_domain] for rel in (pair.image, pair.label)])

@@ -1,7 +1,7 @@
-"""Stage ``split``: one domain's kept pairs into train and test lists.
+"""Stage ``split``: one domain's kept pairs into train, val and test lists.
 
-Reads   params ``base.seed``, ``split``; data/unified/<domain>/index.csv.
-Writes  data/splits/<domain>/train.csv and test.csv (columns id, width, height).
+Reads   params ``base.data_seed``, ``split``; data/unified/<domain>/index.csv.
+Writes  data/splits/<domain>/{train,val,test}.csv (columns id, width, height).
 Run     python -m stages.split <cityscapes|gta5>
 """
 from __future__ import annotations
@@ -21,13 +21,13 @@ def split(domain: str, params) -> dict:
     if not index_path.exists():
         raise DatasetError(f"{index_path}: missing (run the unify_labels stage first)")
     index = pd.read_csv(index_path, dtype={"id": str})
-    train, test = split_index(index, params.split.test_fraction, params.base.seed, domain)
+    parts = split_index(index, params.split.val_fraction, params.split.test_fraction, params.base.data_seed, domain)
     out_dir = paths.splits_dir(domain)
     remove_outputs(out_dir)
     with atomic_dir(out_dir) as tmp:
-        train.to_csv(tmp / paths.TRAIN_LIST, index=False)
-        test.to_csv(tmp / paths.TEST_LIST, index=False)
-    return {"train": len(train), "test": len(test)}
+        for name, frame in parts.items():
+            frame.to_csv(tmp / f"{name}.csv", index=False)
+    return {name: len(frame) for name, frame in parts.items()}
 
 
 def main() -> None:

@@ -28,9 +28,20 @@ class ConfigError(ValueError):
 # ----------------------------------------------------------------------------- sections
 @dataclass(frozen=True)
 class Base:
-    seed: int
+    data_seed: int
     num_workers: int
     device: Literal["auto", "cpu", "cuda"]
+
+
+@dataclass(frozen=True)
+class Study:
+    normalizers: tuple[str, ...]
+    seeds: tuple[int, ...]
+    fit_seeds: tuple[int, ...]
+
+    def fit_seed(self, seed: int) -> int:
+        """The normalizer seed a segmenter trained with ``seed`` uses: the one fit seed, or its own."""
+        return self.fit_seeds[0] if len(self.fit_seeds) == 1 else seed
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,7 @@ class Gta5Source:
     local_path: str
     base_url: str
     archives: int
+    patience_s: float
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,7 @@ class UnifyLabels:
 
 @dataclass(frozen=True)
 class Split:
+    val_fraction: float
     test_fraction: float
 
 
@@ -107,6 +120,7 @@ class TranslatorLoss:
 
 @dataclass(frozen=True)
 class Translator:
+    """UNIT's training settings: the ``unit.fit`` section."""
     gen: TranslatorGen
     dis: TranslatorDis
     loss: TranslatorLoss
@@ -129,7 +143,9 @@ class Translator:
 
 @dataclass(frozen=True)
 class Translate:
+    """How a learned translator is applied: the ``<translator>.apply`` section."""
     new_size: int
+    align: Literal["stretch", "pad"]
     upsample: Literal["bicubic", "bilinear", "none"]
     full_resolution: bool
     batch_size: int
@@ -138,34 +154,86 @@ class Translate:
 @dataclass(frozen=True)
 class Seg:
     config: str
-    depth: int
     pretrained: str
     iterations: int
     batch_size: int
     crop_size: tuple[int, ...]
     img_scale: tuple[int, ...]
     lr: float
+    precision: Literal["fp32", "bf16"]
+    channels_last: bool
     log_every: int
-    test_loss_every: int
-    test_loss_images: int
+    val_loss_every: int
+    val_loss_images: int
+    checkpoint_every: int
 
 
 @dataclass(frozen=True)
 class Evaluate:
-    unit_mapped_gta5: Literal["translated", "raw", "both"]
+    gta5_raw: bool
     qualitative: int
 
 
 @dataclass(frozen=True)
-class Params:
+class Report:
+    confidence: float
+    bootstrap_resamples: int
+    bootstrap_seed: int
+
+
+@dataclass(frozen=True)
+class StageSections:
     base: Base
+    study: Study
     data: Data
     unify_labels: UnifyLabels
     split: Split
-    translator: Translator
-    translate: Translate
     seg: Seg
     evaluate: Evaluate
+    report: Report
+
+
+@dataclass(frozen=True)
+class Params(StageSections):
+    normalizers: dict = dataclasses.field(default_factory=dict)  # name -> its raw params section
+
+    def normalizer(self, name: str) -> "NormalizerSection":
+        """Normalizer ``name``'s section, loaded strictly into its class's Fit / Apply dataclasses."""
+        if name not in self.normalizers:
+            raise ConfigError(f"no params section for normalizer {name!r} (sections: {', '.join(sorted(self.normalizers))})")
+        return load_normalizer_section(name, self.normalizers[name])
+
+
+@dataclass(frozen=True)
+class NormalizerSection:
+    """One normalizer's params section: its name and the loaded ``fit`` / ``apply`` subsections."""
+    name: str
+    fit: Any
+    apply: Any
+
+    def build(self):
+        from stylenorm.normalizers import get
+        return get(self.name)(self.fit, self.apply)
+
+
+def load_normalizer_section(name: str, sec: Any) -> NormalizerSection:
+    """Import ``stylenorm/normalizers/<name>.py`` and load its section strictly (unknown keys, wrong
+    types and bad choices fail with the dotted key, as every other section)."""
+    from stylenorm.normalizers import get
+    try:
+        cls = get(name)
+    except KeyError as err:
+        raise ConfigError(f"{name}: {err.args[0]}") from None
+    if not isinstance(sec, dict) or set(sec) != {"fit", "apply"}:
+        raise ConfigError(f"{name}: a normalizer section has exactly two subsections, fit and apply "
+                          f"(got {sorted(sec) if isinstance(sec, dict) else type(sec).__name__})")
+    out = NormalizerSection(name, from_dict(cls.Fit, sec["fit"] or {}, f"{name}.fit"),
+                            from_dict(cls.Apply, sec["apply"] or {}, f"{name}.apply"))
+    if isinstance(out.fit, Translator):
+        _validate_translator(out.fit, f"{name}.fit", _need(PARAMS_PATH))
+    if isinstance(out.apply, Translate) and not (out.apply.new_size >= 1 and out.apply.batch_size >= 1):
+        raise ConfigError(f"{name}.apply: new_size and batch_size must be >= 1")
+    return out
 
 
 # ----------------------------------------------------------------------------- loading
@@ -228,6 +296,24 @@ def from_dict(cls: type, raw: Any, key: str = "") -> Any:
     return cls(**values)
 
 
+def _load_sections(raw: Any) -> Params:
+    """Stage sections as typed above, strictly. Every other top-level key must be the section of a
+    normalizer module (``stylenorm/normalizers/<key>.py``); its contents are loaded strictly when the
+    normalizer is used (``Params.normalizer``), so a stage that uses no normalizer imports none."""
+    from stylenorm.normalizers import available
+    if not isinstance(raw, dict):
+        raise ConfigError(f"params: expected a mapping, got {type(raw).__name__}")
+    stage_keys = [f.name for f in dataclasses.fields(StageSections)]
+    names = available()
+    unknown = sorted(set(raw) - set(stage_keys) - set(names))
+    if unknown:
+        raise ConfigError(f"unknown key(s) {', '.join(unknown)} (sections: {', '.join(stage_keys)}; "
+                          f"normalizers: {', '.join(names)})")
+    sections = {k: v for k, v in raw.items() if k in names}
+    stages = from_dict(StageSections, {k: v for k, v in raw.items() if k in stage_keys})
+    return Params(**{k: getattr(stages, k) for k in stage_keys}, normalizers=sections)
+
+
 def load_params(path: str | Path = PARAMS_PATH) -> Params:
     """Read and validate the whole params file."""
     path = Path(path)
@@ -238,47 +324,67 @@ def load_params(path: str | Path = PARAMS_PATH) -> Params:
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}") from None
     try:
-        params = from_dict(Params, raw)
+        params = _load_sections(raw)
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
     validate(params, path)
     return params
 
 
-def validate(params: Params, path: Path) -> None:
-    """Range checks that types alone cannot express."""
+def _need(path: Path):
     def need(ok: bool, key: str, msg: str) -> None:
         if not ok:
             raise ConfigError(f"{path}: {key}: {msg}")
+    return need
 
+
+def validate(params: Params, path: Path) -> None:
+    """Range checks that types alone cannot express."""
+    need = _need(path)
+
+    st = params.study
+    need(len(st.normalizers) >= 1, "study.normalizers", "must name at least one normalizer")
+    for i, name in enumerate(st.normalizers):
+        need(name in params.normalizers, f"study.normalizers[{i}]",
+             f"{name!r} has no params section (normalizers with one: {', '.join(sorted(params.normalizers))})")
+    need(len(set(st.normalizers)) == len(st.normalizers), "study.normalizers", "has duplicates")
+    need(len(st.seeds) >= 1 and len(set(st.seeds)) == len(st.seeds), "study.seeds", "must be distinct seeds, at least one")
+    need(len(st.fit_seeds) == 1 or list(st.fit_seeds) == list(st.seeds), "study.fit_seeds",
+         "must be one seed (every segmenter shares the fitted normalizer) or the same list as study.seeds (re-fit per seed)")
     need(params.base.num_workers >= 1, "base.num_workers", "must be >= 1")
     need(params.data.n_per_domain >= 2, "data.n_per_domain", "must be >= 2")
+    need(params.data.gta5.patience_s > 0, "data.gta5.patience_s", "must be > 0")
     need(1 <= params.data.gta5.archives <= 10, "data.gta5.archives", "must be in [1, 10] (01_*.zip .. 10_*.zip)")
     syn = params.data.synthetic
     need(syn.scale > 0, "data.synthetic.scale", "must be > 0")
     need(0 <= syn.missing_id_rate < 1, "data.synthetic.missing_id_rate", "must be in [0, 1)")
     need(0 <= syn.label_size_mismatch_rate < 1, "data.synthetic.label_size_mismatch_rate", "must be in [0, 1)")
     need(0 < params.split.test_fraction < 1, "split.test_fraction", "must be in (0, 1)")
-    tr = params.translator
-    for key in ("new_size", "crop_size", "batch_size", "iterations", "log_every", "image_every", "checkpoint_every",
-                "lr_step_size"):
-        need(getattr(tr, key) >= 1, f"translator.{key}", "must be >= 1")
-    need(tr.crop_size <= tr.new_size, "translator.crop_size", f"must be <= translator.new_size ({tr.new_size})")
-    need(1 <= tr.gen.n_shared <= tr.gen.n_res, "translator.gen.n_shared", "must be in [1, translator.gen.n_res]")
-    need(tr.crop_size % (2 ** tr.gen.n_downsample) == 0, "translator.crop_size",
-         f"must be a multiple of 2**n_downsample = {2 ** tr.gen.n_downsample}")
-    need(params.translate.new_size >= 1 and params.translate.batch_size >= 1, "translate", "sizes must be >= 1")
+    need(0 < params.split.val_fraction < 1 and params.split.val_fraction + params.split.test_fraction < 1,
+         "split.val_fraction", "must be in (0, 1) and leave training pairs beside split.test_fraction")
+    rep = params.report
+    need(0 < rep.confidence < 1, "report.confidence", "must be in (0, 1)")
+    need(rep.bootstrap_resamples >= 100, "report.bootstrap_resamples", "must be >= 100")
     seg = params.seg
     need(Path(seg.config).suffix == ".py", "seg.config", "must be an MMSeg config file (.py) under configs/")
-    need(seg.depth in (18, 34, 50, 101, 152), "seg.depth", "must be one of 18, 34, 50, 101, 152")
     need(len(seg.crop_size) == 2 and min(seg.crop_size) > 0, "seg.crop_size", "must be [height, width]")
     need(len(seg.img_scale) == 2 and min(seg.img_scale) > 0, "seg.img_scale", "must be [width, height]")
-    for key in ("iterations", "batch_size", "log_every", "test_loss_every"):
+    for key in ("iterations", "batch_size", "log_every", "val_loss_every", "checkpoint_every"):
         need(getattr(seg, key) >= 1, f"seg.{key}", "must be >= 1")
     need(params.evaluate.qualitative >= 0, "evaluate.qualitative", "must be >= 0")
     for name in DOMAINS:
         src = params.data.domain(name)
         need(src.source != "local" or bool(src.local_path), f"data.{name}.local_path", "required when source is local")
+
+
+def _validate_translator(tr: Translator, key: str, need) -> None:
+    for name in ("new_size", "crop_size", "batch_size", "iterations", "log_every", "image_every", "checkpoint_every",
+                 "lr_step_size"):
+        need(getattr(tr, name) >= 1, f"{key}.{name}", "must be >= 1")
+    need(tr.crop_size <= tr.new_size, f"{key}.crop_size", f"must be <= {key}.new_size ({tr.new_size})")
+    need(1 <= tr.gen.n_shared <= tr.gen.n_res, f"{key}.gen.n_shared", f"must be in [1, {key}.gen.n_res]")
+    need(tr.crop_size % (2 ** tr.gen.n_downsample) == 0, f"{key}.crop_size",
+         f"must be a multiple of 2**n_downsample = {2 ** tr.gen.n_downsample}")
 
 
 __all__ = ["ConfigError", "DOMAINS", "Params", "load_params", "from_dict"]

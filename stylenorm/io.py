@@ -8,6 +8,7 @@ state, which DVC has already cleared, so ``dvc repro`` simply runs it again.
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import json
 import os
@@ -62,3 +63,17 @@ def remove_outputs(*paths: str | Path) -> None:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def truncate_live_logs(live_dir: Path, last_step: int) -> None:
+    """Drop DVCLive rows logged after ``last_step``: a killed run logs past its last checkpoint,
+    and the resumed run logs those steps again."""
+    for tsv in (Path(live_dir) / "plots" / "metrics").rglob("*.tsv"):
+        with tsv.open() as f:
+            rows = list(csv.DictReader(f, delimiter="\t"))
+        if not rows:
+            continue
+        with tsv.open("w", newline="") as f:  # "\n" as DVCLive writes them, not csv's default "\r\n"
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t", lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(r for r in rows if int(r["step"]) <= last_step)

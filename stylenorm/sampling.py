@@ -37,11 +37,6 @@ def candidate_order(inventory: Inventory, n: int, seed: int, domain: str) -> lis
     return [pairs[i] for i in order]
 
 
-def sample_pairs(inventory: Inventory, n: int, seed: int, domain: str) -> list[Pair]:
-    """``n`` pairs without replacement, deterministic from the seed, sorted by id (before any blank is replaced)."""
-    return sorted(candidate_order(inventory, n, seed, domain)[:n], key=lambda p: p.id)
-
-
 def _inspect(data: bytes, origin: str, full: bool) -> tuple[int, int, bool]:
     """(width, height, blank); ``full`` decodes every byte, catching truncated and corrupt files."""
     try:

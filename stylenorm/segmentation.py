@@ -1,50 +1,80 @@
-"""DeepLabv3+ through MMSegmentation 1.x: the two-domain dataset, config building, training, inference.
+"""Segmenters through MMSegmentation 1.x: the two-domain dataset, config building, training, inference.
 
 * ``StyleNormDataset``: registered with MMSeg; reads this project's split lists. Each source
-  names a domain, a split (``train``/``test``) and the folder its images come from (sampled
-  or translated); labels always come from ``data/unified/<domain>/labels``.
-* ``build_config``: a primitive config from ``configs/`` (MMSeg ``_base_`` composition) with
-  params.yaml's ``seg`` values written over it, and the variant's sources filled in.
-* ``train_segmenter``: MMEngine's Runner trains; a hook logs training loss and the loss on the
-  pooled test sets (the study's Fig. 4) to DVCLive. Nothing here uses MMEngine's
-  ``DVCLiveVisBackend``, whose fallback runs ``dvc init -f`` when git has no user identity.
+  names a domain, a split (``train``/``val``/``test``) and the folder its images come from (raw
+  or normalized); labels always come from ``data/unified/<domain>/labels``.
+* Randomness: every random draw is a function of declared seeds, never of how the work is
+  spread. ``DrawSampler`` yields global draw numbers (epoch * n + index, the order fixed by the
+  seed), and the dataset runs each draw's augmentation under RNGs seeded by (seed, draw), so the
+  stream does not depend on ``base.num_workers``; ``IterSeedHook`` reseeds the training process
+  at every iteration from (seed, iteration), so dropout does not depend on what ran between
+  iterations (the validation-loss pass) or on a resume.
+* ``build_config``: a primitive config from ``configs/`` (MMSeg ``_base_`` composition; the model,
+  its widths and heads live there) with params.yaml's ``seg`` values written over it: crop and
+  resize scales, batch, schedule, hooks, sources, seed.
+* ``train_segmenter``: MMEngine's Runner trains and checkpoints into a work folder kept between
+  runs; a fingerprint of the config, the training data's bytes and this code decides whether a
+  checkpoint found there is resumed. A hook logs training loss and the loss on the validation
+  sets (the study's Fig. 4, on validation rather than test data) to DVCLive. Nothing here uses
+  MMEngine's ``DVCLiveVisBackend``, whose fallback runs ``dvc init -f`` when git has no identity.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import hashlib
 import os
+import random
+import shutil
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
 import torch
 from mmengine.config import Config
+from mmengine.dataset import DefaultSampler
 from mmengine.hooks import Hook
 from mmengine.model import MMDistributedDataParallel
-from mmengine.registry import HOOKS, MODEL_WRAPPERS
+from mmengine.optim import OptimWrapper
+from mmengine.registry import DATA_SAMPLERS, HOOKS, MODEL_WRAPPERS, OPTIM_WRAPPERS
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from stylenorm import labels, paths
 
-VARIANTS = paths.VARIANTS
+FINGERPRINT = "fingerprint.txt"
+_CODE = [Path(__file__)]
 
 
-def sources_for(variant: str, split: str) -> list[dict]:
-    return [
-        dict(domain="cityscapes", split=split, images=(paths.sampled_dir("cityscapes") / paths.IMAGES).as_posix()),
-        dict(domain="gta5", split=split, images=paths.gta5_images_dir(variant).as_posix()),
-    ]
+@contextlib.contextmanager
+def seeded_rngs(*key: int) -> Iterator[None]:
+    """Run a block under Python, NumPy and torch RNGs seeded from ``key``; restore the outer states after."""
+    state = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    s = np.random.SeedSequence([int(k) for k in key]).generate_state(2)
+    random.seed(int(s[0]))
+    np.random.seed(int(s[0]))
+    torch.manual_seed(int(s[1]))
+    try:
+        yield
+    finally:
+        random.setstate(state[0])
+        np.random.set_state(state[1])
+        torch.set_rng_state(state[2])
 
 
 @DATASETS.register_module()
 class StyleNormDataset(BaseSegDataset):
-    """Images and unified train-id labels of one or more (domain, split) lists."""
+    """Images and unified train-id labels of one or more (domain, split) lists.
+
+    With ``seed`` set (training), item ``draw`` is sample ``draw % len`` augmented under RNGs
+    seeded by (seed, draw): pair it with ``DrawSampler``."""
 
     METAINFO = dict(classes=labels.CLASSES, palette=[list(c) for c in labels.PALETTE])
 
-    def __init__(self, sources: list[dict], **kwargs):
+    def __init__(self, sources: list[dict], seed: int | None = None, **kwargs):
         self.sources = [dict(s) for s in sources]
+        self.seed = seed
         kwargs.setdefault("img_suffix", ".png")
         kwargs.setdefault("seg_map_suffix", ".png")
         kwargs.setdefault("reduce_zero_label", False)
@@ -53,53 +83,125 @@ class StyleNormDataset(BaseSegDataset):
     def load_data_list(self) -> list[dict]:
         data_list = []
         for src in self.sources:
-            list_path = paths.splits_dir(src["domain"]) / f"{src['split']}.csv"
+            list_path = paths.split_list(src["domain"], src["split"])
             if not list_path.exists():
                 raise FileNotFoundError(f"{list_path}: missing split list (run the split stage)")
-            ids = pd.read_csv(list_path, dtype={"id": str}).id
-            for i in ids:
+            for i in pd.read_csv(list_path, dtype={"id": str}).id:
                 data_list.append(dict(
                     img_path=os.path.join(src["images"], f"{i}.png"),
                     seg_map_path=(paths.unified_dir(src["domain"]) / paths.LABELS / f"{i}.png").as_posix(),
                     domain=src["domain"], label_map=self.label_map, reduce_zero_label=False, seg_fields=[]))
         return data_list
 
+    def __getitem__(self, idx: int) -> dict:
+        if self.seed is None:
+            return super().__getitem__(idx)
+        if not self._fully_initialized:
+            self.full_init()
+        with seeded_rngs(self.seed, idx):
+            data = self.prepare_data(idx % len(self))
+        if data is None:
+            raise RuntimeError(f"{self.get_data_info(idx % len(self))['img_path']}: the pipeline dropped this sample")
+        return data
+
+
+@DATA_SAMPLERS.register_module()
+class DrawSampler(DefaultSampler):
+    """Endless global draw numbers ``epoch * n + index``: each epoch a permutation of the dataset
+    fixed by (seed, epoch), each rank every ``world``-th draw. Independent of loader workers."""
+
+    def __init__(self, dataset, seed: int | None = None, **kwargs):
+        super().__init__(dataset, shuffle=True, seed=seed, **kwargs)
+
+    def __iter__(self):
+        n, epoch = len(self.dataset), 0
+        while True:
+            order = np.random.default_rng([self.seed, epoch]).permutation(n)
+            yield from (epoch * n + int(i) for i in order[self.rank :: self.world_size])
+            epoch += 1
+
+
+@HOOKS.register_module()
+class IterSeedHook(Hook):
+    """Reseed the training process from (seed, iteration) before every iteration."""
+
+    priority = "VERY_HIGH"
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        s = np.random.SeedSequence([self.seed, 1_000_003, runner.iter]).generate_state(2)
+        random.seed(int(s[0]))
+        np.random.seed(int(s[0]))
+        torch.manual_seed(int(s[1]))
+
+
+@HOOKS.register_module()
+class ChannelsLastHook(Hook):
+    """Put the model's weights in NHWC (channels_last) memory format before training."""
+
+    def before_train(self, runner) -> None:
+        runner.model.to(memory_format=torch.channels_last)
+
+
+@OPTIM_WRAPPERS.register_module()
+class AutocastOptimWrapper(OptimWrapper):
+    """OptimWrapper whose forward context runs under bf16 autocast on any device (MMEngine's
+    AmpOptimWrapper refuses CPUs). Weights, gradients and the optimiser stay fp32."""
+
+    def __init__(self, *args, device_type: str = "cpu", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.device_type = device_type
+
+    @contextlib.contextmanager
+    def optim_context(self, model):
+        with super().optim_context(model), torch.autocast(self.device_type, dtype=torch.bfloat16):
+            yield
+
 
 @HOOKS.register_module()
 class LossLogHook(Hook):
-    """Training loss every ``interval`` iterations and the mean loss on the test sets every
-    ``test_interval``, to DVCLive under ``live_dir``. Runs on rank 0."""
+    """Training loss every ``interval`` iterations and the mean loss on the validation sets every
+    ``val_interval``, to DVCLive under ``live_dir``. Runs on rank 0."""
 
     priority = "LOW"
 
-    def __init__(self, live_dir: str, interval: int = 10, test_interval: int = 100, test_dataloader: dict | None = None,
-                 test_images: int = 0):
-        self.live_dir, self.interval, self.test_interval = live_dir, interval, test_interval
-        self.test_dataloader_cfg, self.test_images = test_dataloader, test_images
+    def __init__(self, live_dir: str, interval: int = 10, val_interval: int = 100, val_dataloader: dict | None = None,
+                 val_images: int = 0):
+        self.live_dir, self.interval, self.val_interval = live_dir, interval, val_interval
+        self.val_dataloader_cfg, self.val_images = val_dataloader, val_images
         self._sums: dict[str, float] = {}
         self._count = 0
 
     def before_run(self, runner) -> None:
         from mmengine.dist import is_main_process
         self.main = is_main_process()
-        if self.main:
+        if self.main:  # (after MMEngine's load_or_resume: runner.iter is where a resumed run goes on)
             from dvclive import Live
-            self.live = Live(dir=self.live_dir, report=None, save_dvc_exp=False, dvcyaml=None)
-        self._test_loader = None
-        if self.main and self.test_dataloader_cfg:
+
+            from stylenorm.io import truncate_live_logs
+            if runner.iter > 0:
+                truncate_live_logs(Path(self.live_dir), runner.iter)
+            else:
+                shutil.rmtree(self.live_dir, ignore_errors=True)
+            self.live = Live(dir=self.live_dir, report=None, save_dvc_exp=False, dvcyaml=None, resume=runner.iter > 0)
+        self._val_loader = None
+        if self.main and self.val_dataloader_cfg:
             # Built directly, without MMEngine's sampler: that one broadcasts a seed, a collective
             # that only this rank would join.
             from mmengine.dataset import pseudo_collate
-            dataset = DATASETS.build(self.test_dataloader_cfg["dataset"])
+            dataset = DATASETS.build(self.val_dataloader_cfg["dataset"])
             n = len(dataset)
-            # A fixed, evenly spread subset of the pooled test sets (both domains), the same every time.
-            keep = np.unique(np.linspace(0, n - 1, min(n, self.test_images or n)).round().astype(int)).tolist()
-            self._test_loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, keep), batch_size=1,
-                                                            collate_fn=pseudo_collate, num_workers=0)
+            # A fixed, evenly spread subset of the pooled validation sets (both domains), the same every time.
+            keep = np.unique(np.linspace(0, n - 1, min(n, self.val_images or n)).round().astype(int)).tolist()
+            self._val_loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, keep), batch_size=1,
+                                                           collate_fn=pseudo_collate, num_workers=0,
+                                                           generator=torch.Generator().manual_seed(0))
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        # loss: what is optimised (decode + 0.4 aux); loss_ce: the decode head's cross-entropy alone,
-        # the quantity the test loss measures too (the study's Fig. 4 compares the two).
+        # loss: what is optimised (decode + auxiliary heads); loss_ce: the decode head's cross-entropy
+        # alone, the quantity the validation loss measures too (the study's Fig. 4 compares the two).
         for name, key in (("loss", "loss"), ("loss_ce", "decode.loss_ce")):
             self._sums[name] = self._sums.get(name, 0.0) + float(outputs[key].detach())
         self._count += 1
@@ -110,23 +212,21 @@ class LossLogHook(Hook):
                 self.live.log_metric(f"train/{name}", total / self._count)
             self.live.log_metric("train/lr", runner.optim_wrapper.get_lr()["lr"][0])
             self._sums, self._count = {}, 0
-        if self.main and self._test_loader is not None and (done % self.test_interval == 0 or done == runner.max_iters):
-            loss = self.test_loss(runner)
+        if self.main and self._val_loader is not None and (done % self.val_interval == 0 or done == runner.max_iters):
             self.live.step = done
-            self.live.log_metric("test/loss_ce", loss)
+            self.live.log_metric("val/loss_ce", self.val_loss(runner))
         if self.main and done % self.interval == 0:
             self.live.make_summary()
 
     @torch.no_grad()
-    def test_loss(self, runner) -> float:
+    def val_loss(self, runner) -> float:
         from mmengine.model import is_model_wrapper
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model  # no collectives: rank 0 only
         model.eval()  # running BN statistics, no dropout: the loss the deployed model would have
         total, n = 0.0, 0
-        for batch in self._test_loader:
+        for batch in self._val_loader:
             data = model.data_preprocessor(batch, False)
-            losses = model._run_forward(data, mode="loss")
-            total += float(losses["decode.loss_ce"])
+            total += float(model._run_forward(data, mode="loss")["decode.loss_ce"])
             n += 1
         model.train()
         return total / max(n, 1)
@@ -136,59 +236,63 @@ class LossLogHook(Hook):
             self.live.make_summary()
 
 
-def build_config(seg, variant: str, *, seed: int, device: str, num_workers: int, work_dir: Path, live_dir: Path) -> Config:
-    """The primitive config ``seg.config`` with params values written over it."""
+def _set_transform(pipeline: list, kind: str, **values) -> None:
+    """Write ``values`` into every ``kind`` transform, except a ``Resize`` with ``keep_ratio=False``:
+    a fixed geometry that belongs to its config (the second study's exact 280x560 resize)."""
+    for t in pipeline:
+        if t["type"] == kind and not (kind == "Resize" and t.get("keep_ratio") is False):
+            t.update(values)
+
+
+def build_config(seg, *, train_sources: list[dict], val_sources: list[dict], seed: int, device: str,
+                 num_workers: int, work_dir: Path, live_dir: Path) -> Config:
+    """The primitive config ``seg.config`` with params values written over it. Model structure
+    (backbone, widths, heads) stays as the config file says."""
     cfg = Config.fromfile(seg.config)
     h, w = seg.crop_size
     scale = tuple(seg.img_scale)
     cfg.crop_size = (h, w)
-    backbone = cfg.model.backbone
-    backbone.depth = seg.depth
-    # Head widths follow the backbone: BasicBlock (18, 34) ends at 8x the base width, Bottleneck at 32x.
-    width = backbone.get("base_channels", 64) * (1 if seg.depth in (18, 34) else 4)
-    cfg.model.decode_head.in_channels = 8 * width
-    cfg.model.decode_head.c1_in_channels = width
-    cfg.model.auxiliary_head.in_channels = 4 * width
     cfg.model.pretrained = seg.pretrained or None
     cfg.model.data_preprocessor.size = (h, w)
     if "data_preprocessor" in cfg:
         cfg.data_preprocessor.size = (h, w)
     for pipeline in (cfg.train_dataloader.dataset.pipeline, cfg.train_pipeline):
-        for t in pipeline:
-            if t["type"] == "RandomResize":
-                t["scale"] = scale
-            if t["type"] == "RandomCrop":
-                t["crop_size"] = (h, w)
+        _set_transform(pipeline, "RandomResize", scale=scale)
+        _set_transform(pipeline, "RandomCrop", crop_size=(h, w))
     for pipeline in (cfg.test_dataloader.dataset.pipeline, cfg.test_pipeline):
-        for t in pipeline:
-            if t["type"] == "Resize":
-                t["scale"] = scale
+        _set_transform(pipeline, "Resize", scale=scale)
     cfg.train_dataloader.batch_size = seg.batch_size
     cfg.train_dataloader.num_workers = num_workers
     cfg.train_dataloader.persistent_workers = num_workers > 0
-    cfg.train_dataloader.dataset.sources = sources_for(variant, "train")
-    test_sources = sources_for(variant, "test")
-    cfg.test_dataloader.dataset.sources = test_sources
+    cfg.train_dataloader.sampler = dict(type="DrawSampler", seed=seed)
+    cfg.train_dataloader.dataset.sources = train_sources
+    cfg.train_dataloader.dataset.seed = seed
+    cfg.test_dataloader.dataset.sources = val_sources  # inference settings; evaluate passes its own images
     cfg.optim_wrapper.optimizer.lr = seg.lr
+    on_cpu = device == "cpu" or (device == "auto" and not torch.cuda.is_available())
+    if seg.precision == "bf16":
+        cfg.optim_wrapper.type = "AutocastOptimWrapper"
+        cfg.optim_wrapper.device_type = "cpu" if on_cpu else "cuda"
     cfg.param_scheduler = [dict(type="PolyLR", eta_min=seg.lr * 0.01, power=0.9, begin=0, end=seg.iterations, by_epoch=False)]
     cfg.train_cfg = dict(type="IterBasedTrainLoop", max_iters=seg.iterations, val_interval=seg.iterations + 1)
     cfg.default_hooks.logger.interval = seg.log_every
-    cfg.default_hooks.checkpoint = dict(type="CheckpointHook", by_epoch=False, interval=seg.iterations,
+    cfg.default_hooks.checkpoint = dict(type="CheckpointHook", by_epoch=False, interval=seg.checkpoint_every,
                                         max_keep_ckpts=1, save_last=True)
     cfg.default_hooks.visualization = dict(type="SegVisualizationHook", draw=False)
-    # The test loss needs labels at the network's input size: load them before the resize.
-    test_loader = copy.deepcopy(cfg.test_dataloader.to_dict())
-    test_loader.update(batch_size=1, num_workers=0, persistent_workers=False)
-    test_loader["dataset"]["pipeline"] = [dict(type="LoadImageFromFile"), dict(type="LoadAnnotations"),
-                                          dict(type="Resize", scale=scale, keep_ratio=True), dict(type="PackSegInputs")]
-    cfg.custom_hooks = [dict(type="LossLogHook", live_dir=str(live_dir), interval=seg.log_every,
-                             test_interval=seg.test_loss_every, test_dataloader=test_loader,
-                             test_images=seg.test_loss_images)]
+    # The validation loss needs labels at the network's input size: load them before the resize.
+    val_loader = copy.deepcopy(cfg.test_dataloader.to_dict())
+    val_loader.update(batch_size=1, num_workers=0, persistent_workers=False)
+    val_loader["dataset"]["pipeline"] = [dict(type="LoadImageFromFile"), dict(type="LoadAnnotations"),
+                                         dict(type="Resize", scale=scale, keep_ratio=True), dict(type="PackSegInputs")]
+    cfg.custom_hooks = [dict(type="IterSeedHook", seed=seed),
+                        dict(type="LossLogHook", live_dir=str(live_dir), interval=seg.log_every,
+                             val_interval=seg.val_loss_every, val_dataloader=val_loader, val_images=seg.val_loss_images)]
+    if seg.channels_last:
+        cfg.custom_hooks.append(dict(type="ChannelsLastHook"))
     cfg.randomness = dict(seed=seed, deterministic=False)
     cfg.work_dir = str(work_dir)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     cfg.launcher = "pytorch" if distributed else "none"
-    on_cpu = device == "cpu" or (device == "auto" and not torch.cuda.is_available())
     if on_cpu:
         cfg.env_cfg.dist_cfg = dict(backend="gloo")
         if distributed:  # MMEngine passes device_ids=[LOCAL_RANK], which DDP refuses for CPU modules
@@ -206,23 +310,78 @@ class CPUDistributedDataParallel(MMDistributedDataParallel):
         super().__init__(module=module, device_ids=None, **kwargs)
 
 
-def train_segmenter(cfg: Config, model_dir: Path) -> Path:
-    """Train with MMEngine's Runner; keep the last checkpoint as ``model.pth`` beside ``config.py``."""
+def fingerprint(cfg: Config, sources: list[dict]) -> str:
+    """sha256 of the resolved config, every training image's and label's bytes, and this code."""
+    h = hashlib.sha256()
+    text = copy.deepcopy(cfg)
+    text.pop("work_dir", None)
+    h.update(text.pretty_text.encode())
+    for src in sources:
+        for i in paths.split_ids(src["domain"], src["split"]):
+            for f in (Path(src["images"]) / f"{i}.png", paths.unified_dir(src["domain"]) / paths.LABELS / f"{i}.png"):
+                h.update(hashlib.sha256(f.read_bytes()).digest())
+    for code in _CODE:
+        h.update(code.read_bytes())
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def _trusted_checkpoints(trusted: bool) -> Iterator[None]:
+    """MMEngine's resume loads its checkpoint with ``torch.load``'s default ``weights_only=True`` (torch
+    >= 2.6), which refuses the numpy and MMEngine objects MMEngine itself saved. The checkpoint being
+    resumed is the one this run wrote into its own work folder under a matching fingerprint, so lift
+    the restriction for that load only (torch's documented switch), and only when resuming."""
+    if not trusted:
+        yield
+        return
+    before = os.environ.get("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD")
+    os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD")
+        else:
+            os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = before
+
+
+def train_segmenter(cfg: Config, model_dir: Path, stop_after: int | None = None) -> Path:
+    """Train with MMEngine's Runner; keep the last checkpoint as ``model.pth`` beside ``config.py``.
+
+    ``cfg.work_dir`` is kept between runs: when it holds a checkpoint of a run with this one's
+    fingerprint, training resumes from it (same weights at the end as an uninterrupted run);
+    otherwise it is cleared first. ``stop_after`` ends after that many iterations, as a kill would."""
+    from mmengine.dist import get_rank
     from mmengine.runner import Runner
-    model_dir = Path(model_dir)
+    model_dir, work = Path(model_dir), Path(cfg.work_dir)
+    fp = fingerprint(cfg, cfg.train_dataloader.dataset.sources)
+    rank = int(os.environ.get("RANK", "0"))
+    last = work / "last_checkpoint"
+    same_run = (work / FINGERPRINT).exists() and (work / FINGERPRINT).read_text() == fp and last.exists()
+    if same_run:
+        ckpt = Path(last.read_text().strip())
+        ckpt = ckpt if ckpt.is_absolute() else work / ckpt.name
+        cfg.resume, cfg.load_from = True, str(ckpt)
+        if rank == 0:
+            print(f"resuming from {ckpt}")
+    elif rank == 0:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        (work / FINGERPRINT).write_text(fp)
+    if stop_after is not None:
+        cfg.train_cfg["max_iters"] = stop_after
     runner = Runner.from_cfg(cfg)
-    runner.train()
-    if runner.rank != 0:
+    with _trusted_checkpoints(same_run):
+        runner.train()
+    if get_rank() != 0 or stop_after is not None:
         return model_dir / "model.pth"
-    work = Path(cfg.work_dir)
-    last = work / f"iter_{cfg.train_cfg['max_iters']}.pth"
-    ckpt = torch.load(last, map_location="cpu", weights_only=False)
+    final = work / f"iter_{cfg.train_cfg['max_iters']}.pth"
+    ckpt = torch.load(final, map_location="cpu", weights_only=False)
     ckpt["meta"]["resolved_config"] = cfg.pretty_text  # the config travels inside the checkpoint too
+    model_dir.mkdir(parents=True, exist_ok=True)
     torch.save({"state_dict": ckpt["state_dict"], "meta": ckpt["meta"]}, model_dir / "model.pth")
+    cfg.resume, cfg.load_from = False, None
     cfg.dump(str(model_dir / "config.py"))
-    for f in work.glob("*.pth"):  # the last checkpoint is model.pth now; MMEngine's copies go
-        f.unlink()
-    (work / "last_checkpoint").unlink(missing_ok=True)
     return model_dir / "model.pth"
 
 
@@ -232,8 +391,10 @@ def load_segmenter(model_dir: Path, device: str):
 
 
 @torch.no_grad()
-def predict(model, image_path: Path) -> np.ndarray:
+def predict(model, image_path: Path, precision: str = "fp32") -> np.ndarray:
     """Train-id prediction (H, W) at the image's own size."""
     from mmseg.apis import inference_model
-    result = inference_model(model, str(image_path))
+    device = next(model.parameters()).device.type
+    with torch.autocast(device, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        result = inference_model(model, str(image_path))
     return result.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)

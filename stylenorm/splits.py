@@ -1,4 +1,9 @@
-"""Deterministic train/test partition of a domain's kept pairs."""
+"""Deterministic train / val / test partition of a domain's kept pairs.
+
+The test split is drawn first and does not depend on ``val_fraction``: changing how much is held
+out for validation never moves a test image. Validation is for tuning (learning rate, loss curves);
+the test split is touched only for the final table.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -7,14 +12,18 @@ import pandas as pd
 _DOMAIN_STREAM = {"cityscapes": 11, "gta5": 12}
 
 
-def split_index(index: pd.DataFrame, test_fraction: float, seed: int, domain: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(train, test): ``round(n * test_fraction)`` rows go to test, the rest to train, each sorted by id."""
+def split_index(index: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int,
+                domain: str) -> dict[str, pd.DataFrame]:
+    """{"train", "val", "test"}: ``round(n * test_fraction)`` rows to test, ``round(n * val_fraction)`` to
+    val, the rest to train; each sorted by id. ``seed`` is the data seed (base.data_seed)."""
     n = len(index)
-    n_test = int(round(n * test_fraction))
-    if not 0 < n_test < n:
-        raise ValueError(f"{domain}: test_fraction {test_fraction} of {n} pairs leaves an empty split")
+    n_test, n_val = int(round(n * test_fraction)), int(round(n * val_fraction))
+    if not (0 < n_test and 0 < n_val and n_test + n_val < n):
+        raise ValueError(f"{domain}: val_fraction {val_fraction} and test_fraction {test_fraction} of {n} pairs "
+                         "leave an empty split")
     order = np.random.default_rng([seed, _DOMAIN_STREAM[domain]]).permutation(n)
-    is_test = np.zeros(n, dtype=bool)
-    is_test[order[:n_test]] = True
+    part = np.full(n, "train", dtype=object)
+    part[order[:n_test]] = "test"
+    part[order[n_test : n_test + n_val]] = "val"
     ordered = index.sort_values("id").reset_index(drop=True)
-    return ordered[~is_test].reset_index(drop=True), ordered[is_test].reset_index(drop=True)
+    return {name: ordered[part == name].reset_index(drop=True) for name in ("train", "val", "test")}

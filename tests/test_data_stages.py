@@ -16,7 +16,7 @@ from stages.split import split
 from stages.unify_labels import unify_labels
 from stylenorm import labels, paths, synthetic
 from stylenorm.datasets import DatasetError, find_pairs, open_tree
-from stylenorm.sampling import sample_pairs
+from stylenorm.sampling import candidate_order, write_sample
 
 
 def with_source(params, domain, **kw):
@@ -41,10 +41,11 @@ def test_pipeline_data_stages(params):
             assert set(np.unique(lab)) <= set(range(19)) | {255}
         sizes = split(domain, params)
         n = len(index)
-        assert sizes == {"test": round(n * 0.2), "train": n - round(n * 0.2)}
-        train = pd.read_csv(paths.splits_dir(domain) / "train.csv", dtype={"id": str})
-        test = pd.read_csv(paths.splits_dir(domain) / "test.csv", dtype={"id": str})
-        assert not set(train.id) & set(test.id) and set(train.id) | set(test.id) == set(index.id)
+        n_test, n_val = round(n * params.split.test_fraction), round(n * params.split.val_fraction)
+        assert sizes == {"train": n - n_test - n_val, "val": n_val, "test": n_test}
+        parts = {s: set(pd.read_csv(paths.splits_dir(domain) / f"{s}.csv", dtype={"id": str}).id) for s in sizes}
+        assert not (parts["train"] & parts["val"] or parts["train"] & parts["test"] or parts["val"] & parts["test"])
+        assert parts["train"] | parts["val"] | parts["test"] == set(index.id)
     manifest = pd.read_csv(paths.sampled_dir("gta5") / paths.MANIFEST, dtype={"id": str})
     assert manifest.image_source.str.startswith("synthetic:gta5/images/").all()  # no temporary paths: reproducible
     gta_report = pd.read_json(paths.fetch_report_path("gta5"), typ="series")
@@ -52,15 +53,21 @@ def test_pipeline_data_stages(params):
 
 
 def test_sampling_is_deterministic_and_without_replacement(tmp_path):
-    synthetic.write_gta5_tree(tmp_path, n=30, seed=0, scale=0.03, missing_rate=0.1, mismatch_rate=0.0)
-    inventory = find_pairs("gta5", open_tree(tmp_path))
-    a = [p.id for p in sample_pairs(inventory, 20, seed=3, domain="gta5")]
-    b = [p.id for p in sample_pairs(inventory, 20, seed=3, domain="gta5")]
-    c = [p.id for p in sample_pairs(inventory, 20, seed=4, domain="gta5")]
+    """The code fetch calls: candidate_order (seeded) then write_sample (the first n usable pairs)."""
+    synthetic.write_gta5_tree(tmp_path / "tree", n=30, seed=0, scale=0.03, missing_rate=0.1, mismatch_rate=0.0)
+    tree = open_tree(tmp_path / "tree")
+    inventory = find_pairs("gta5", tree)
+
+    def sample(seed, name):
+        manifest, _ = write_sample(candidate_order(inventory, 20, seed, "gta5"), 20, tree, tmp_path / name)
+        return list(manifest.id)
+
+    a, b, c = sample(3, "a"), sample(3, "b"), sample(4, "c")
     assert a == b and a != c and len(set(a)) == 20
     assert set(a) <= {p.id for p in inventory.pairs}
+    assert sorted(p.name for p in (tmp_path / "a" / "images").glob("*.png")) == [f"{i}.png" for i in a]
     with pytest.raises(DatasetError, match="only"):
-        sample_pairs(inventory, len(inventory.pairs) + 1, seed=0, domain="gta5")
+        candidate_order(inventory, len(inventory.pairs) + 1, seed=0, domain="gta5")
 
 
 def make_zips(tree_root: Path, out: Path, groups: dict[str, str]) -> None:
@@ -80,9 +87,9 @@ def make_zips(tree_root: Path, out: Path, groups: dict[str, str]) -> None:
 def test_local_source_directory_and_zips_agree(params, tmp_path, domain, groups):
     native = tmp_path / "native"
     if domain == "gta5":
-        synthetic.write_gta5_tree(native, n=16, seed=1, scale=0.05, missing_rate=0.1, mismatch_rate=0.0)
+        synthetic.write_gta5_tree(native, n=30, seed=1, scale=0.05, missing_rate=0.1, mismatch_rate=0.0)
     else:
-        synthetic.write_cityscapes_tree(native, n=16, seed=1, scale=0.05)
+        synthetic.write_cityscapes_tree(native, n=30, seed=1, scale=0.05)
     make_zips(native, tmp_path / "zips", groups)
     fetch(domain, with_source(params, domain, source="local", local_path=str(native)))
     from_dir = pd.read_csv(paths.sampled_dir(domain) / paths.MANIFEST, dtype={"id": str})
@@ -95,7 +102,7 @@ def test_local_source_directory_and_zips_agree(params, tmp_path, domain, groups)
 
 def test_corrupt_image_fails_clearly_and_writes_nothing(params, tmp_path):
     native = tmp_path / "native"
-    synthetic.write_gta5_tree(native, n=16, seed=1, scale=0.05, missing_rate=0.0, mismatch_rate=0.0)
+    synthetic.write_gta5_tree(native, n=30, seed=1, scale=0.05, missing_rate=0.0, mismatch_rate=0.0)
     for f in (native / "images").glob("*.png"):
         f.write_bytes(f.read_bytes()[:200])  # truncated
     with pytest.raises(DatasetError, match=r"images/\d{5}\.png: not a readable image"):
@@ -126,7 +133,7 @@ def test_unknown_colour_fails_clearly_and_writes_nothing(params):
     assert not paths.unified_dir("cityscapes").exists()
     assert not list(paths.unified_dir("cityscapes").parent.glob(".*tmp"))
     ignoring = dataclasses.replace(params, unify_labels=dataclasses.replace(params.unify_labels, unknown_to_ignore=True))
-    assert unify_labels("cityscapes", ignoring)["encodings"] == {"ids": 11, "rgb": 1}
+    assert unify_labels("cityscapes", ignoring)["encodings"] == {"ids": params.data.n_per_domain - 1, "rgb": 1}
 
 
 def test_unknown_labels_are_counted_and_errors_name_the_archive(params, tmp_path):
@@ -161,8 +168,8 @@ def test_unknown_labels_are_counted_and_errors_name_the_archive(params, tmp_path
     assert (unified[:3] == 255).all()
 
 
-@pytest.mark.parametrize("policy, kept", [("resize_label", 12), ("crop", 12), ("drop", None)])
-def test_size_mismatch_policies(params, policy, kept):
+@pytest.mark.parametrize("policy, keeps_all", [("resize_label", True), ("crop", True), ("drop", False)])
+def test_size_mismatch_policies(params, policy, keeps_all):
     fetch("gta5", params)
     manifest = pd.read_csv(paths.sampled_dir("gta5") / paths.MANIFEST)
     mismatched = int(((manifest.width != manifest.label_width) | (manifest.height != manifest.label_height)).sum())
@@ -170,4 +177,5 @@ def test_size_mismatch_policies(params, policy, kept):
     p = dataclasses.replace(params, unify_labels=dataclasses.replace(params.unify_labels, size_mismatch=policy))
     report = unify_labels("gta5", p)
     assert report["size_mismatch"]["count"] == mismatched
-    assert report["kept"] == (kept if kept is not None else 12 - mismatched)
+    n = params.data.n_per_domain
+    assert report["kept"] == (n if keeps_all else n - mismatched)

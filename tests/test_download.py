@@ -47,8 +47,8 @@ def gta5_archives(root: Path, n: int = 24, archives: int = 2) -> Path:
     return out
 
 
-def gta5_download(params, url: str):
-    gta5 = dataclasses.replace(params.data.gta5, source="download", base_url=url, archives=2)
+def gta5_download(params, url: str, **gta5_changes):
+    gta5 = dataclasses.replace(params.data.gta5, source="download", base_url=url, archives=2, **gta5_changes)
     return dataclasses.replace(params, data=dataclasses.replace(params.data, gta5=gta5, n_per_domain=6))
 
 
@@ -212,10 +212,9 @@ def test_unreachable_server_gives_up_after_patience(params, served, monkeypatch)
     root, start = served
     server = start()
     server.close()  # nothing listens there any more: every connection is refused
-    monkeypatch.setattr(remote, "PATIENCE_S", 2)
     began = time.monotonic()
     with pytest.raises(DatasetError, match=r"01_images\.zip: gave up after 2 s .*refused"):
-        fetch("gta5", gta5_download(params, server.url))
+        fetch("gta5", gta5_download(params, server.url, patience_s=2.0))  # data.gta5.patience_s
     assert 2 <= time.monotonic() - began < 20  # waited out its patience, no longer
     assert not paths.sampled_dir("gta5").exists() and not paths.fetch_report_path("gta5").exists()
 

@@ -13,6 +13,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from mmengine.config import Config
+from PIL import Image
 
 from stylenorm import paths
 from stylenorm.metrics import confusion_matrix, summarize
@@ -77,27 +78,127 @@ def test_miou_agrees_with_mmseg_iou_metric():
     assert math.isfinite(ours["mIoU"])
 
 
-def test_dataset_reads_the_variant_lists(project, params):
+def _data_stages(params):
     from stages.fetch import fetch
+    from stages.normalize import normalize
     from stages.split import split
     from stages.unify_labels import unify_labels
-    from stylenorm.segmentation import StyleNormDataset, build_config, sources_for
     for domain in ("cityscapes", "gta5"):
         fetch(domain, params)
         unify_labels(domain, params)
         split(domain, params)
-    ds = StyleNormDataset(sources=sources_for("baseline", "train"), pipeline=[])
-    n_train = sum(len(open(paths.splits_dir(d) / "train.csv").read().splitlines()) - 1 for d in ("cityscapes", "gta5"))
+    normalize("identity", 0, params)
+
+
+@pytest.fixture
+def seg_data(project, params):
+    _data_stages(params)
+    return params
+
+
+def _train(params, root: Path, name: str, num_workers: int = 0, stop_after=None, **seg_changes) -> dict:
+    from stylenorm.segmentation import build_config, train_segmenter
+    from stylenorm.study import seg_sources
+    seg = dataclasses.replace(params.seg, **seg_changes)
+    cfg = build_config(seg, train_sources=seg_sources("identity", 0, "train"), val_sources=seg_sources("identity", 0, "val"),
+                       seed=0, device="cpu", num_workers=num_workers, work_dir=root / name / "work",
+                       live_dir=root / name / "work" / "live")
+    path = train_segmenter(cfg, root / name / "model", stop_after=stop_after)
+    return None if stop_after else torch.load(path, weights_only=False)["state_dict"]
+
+
+def _assert_same_weights(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
+
+
+def test_dataset_reads_the_cell_lists(seg_data, project):
+    from stylenorm.segmentation import StyleNormDataset, build_config
+    from stylenorm.study import seg_sources
+    params = seg_data
+    sources = seg_sources("identity", 0, "train")
+    ds = StyleNormDataset(sources=sources, pipeline=[])
+    n_train = sum(len(paths.split_ids(d, "train")) for d in ("cityscapes", "gta5"))
     assert len(ds) == n_train and ds.metainfo["classes"][0] == "road" and len(ds.metainfo["classes"]) == 19
     info = ds.get_data_info(len(ds) - 1)
     assert info["domain"] == "gta5" and Path(info["img_path"]).exists() and Path(info["seg_map_path"]).exists()
-    mapped = sources_for("unit_mapped", "train")
-    assert mapped[1]["images"] == (paths.translated_dir() / paths.IMAGES).as_posix()
-    cfg = build_config(params.seg, "unit_mapped", seed=0, device="cpu", num_workers=0, work_dir=Path("w"), live_dir=Path("l"))
-    assert cfg.train_dataloader.dataset.sources == mapped
+    assert sources[1]["images"] == (paths.normalized_dir("identity", 0, "gta5") / paths.IMAGES).as_posix()
+    cfg = build_config(params.seg, train_sources=sources, val_sources=seg_sources("identity", 0, "val"), seed=3,
+                       device="cpu", num_workers=0, work_dir=Path("w"), live_dir=Path("l"))
+    assert cfg.train_dataloader.dataset.sources == sources and cfg.train_dataloader.dataset.seed == 3
     assert cfg.train_cfg["max_iters"] == params.seg.iterations and cfg.optim_wrapper.optimizer.lr == params.seg.lr
-    assert cfg.model.backbone.depth == params.seg.depth
     assert [t for t in cfg.train_pipeline if t["type"] == "RandomCrop"][0]["crop_size"] == tuple(params.seg.crop_size)
+    assert cfg.model.backbone.depth == 18  # model structure comes from the config file, not from params
+
+
+def test_draws_are_a_function_of_seed_and_draw_number(seg_data):
+    """The same draw gives the same augmented sample whatever was drawn before, in any process."""
+    from mmengine.config import Config
+    from stylenorm.segmentation import StyleNormDataset
+    from stylenorm.study import seg_sources
+    pipeline = Config.fromfile(seg_data.seg.config).train_pipeline
+    ds = StyleNormDataset(sources=seg_sources("identity", 0, "train"), pipeline=pipeline, seed=0)
+    a = ds[5]["inputs"]
+    for k in (1, 2, 3):
+        ds[k]
+    torch.manual_seed(123)
+    np.random.seed(123)
+    assert torch.equal(ds[5]["inputs"], a)
+    assert not torch.equal(ds[5 + len(ds)]["inputs"], a)  # the same image in the next epoch: another augmentation
+
+
+def test_loader_workers_do_not_change_the_weights(seg_data, project):
+    a = _train(seg_data, project, "w0", num_workers=0, iterations=3, val_loss_every=100)
+    b = _train(seg_data, project, "w2", num_workers=2, iterations=3, val_loss_every=100)
+    _assert_same_weights(a, b)
+
+
+def test_validation_loss_interval_does_not_change_the_weights(seg_data, project):
+    a = _train(seg_data, project, "v1", iterations=3, val_loss_every=1)
+    b = _train(seg_data, project, "v100", iterations=3, val_loss_every=100)
+    _assert_same_weights(a, b)
+
+
+def test_resumed_segmenter_ends_with_the_uninterrupted_weights(seg_data, project, capsys):
+    full = _train(seg_data, project, "full", iterations=4, checkpoint_every=2)
+    _train(seg_data, project, "res", iterations=4, checkpoint_every=2, stop_after=3)
+    capsys.readouterr()
+    resumed = _train(seg_data, project, "res", iterations=4, checkpoint_every=2)
+    assert "resuming from" in capsys.readouterr().out
+    _assert_same_weights(full, resumed)
+    other = _train(seg_data, project, "res", iterations=4, checkpoint_every=2, lr=0.05)  # another run: starts afresh
+    assert any(not torch.equal(full[k], other[k]) for k in full)
+
+
+def test_prediction_that_misses_its_label_size_is_an_error(seg_data, project, tmp_path):
+    from stylenorm.evaluation import evaluate_sets, test_sets
+    sets = test_sets("identity", 0, gta5_raw=False)
+
+    def short(image_path):  # a prediction one column narrower than the image
+        h, w = np.asarray(Image.open(image_path)).shape[:2]
+        return np.zeros((h, w - 1), dtype=np.uint8)
+
+    with pytest.raises(ValueError, match=r"cityscapes/images/.*\.png: prediction is \d+x\d+ but its label .* is \d+x\d+"):
+        evaluate_sets(short, sets, tmp_path)
+    results = evaluate_sets(short, sets, tmp_path, resize_predictions=True)  # upsample: none allows it
+    assert set(results["mIoU"]) == {"cityscapes", "gta5_normalized", "pooled", "average"}
+
+
+def test_per_image_sums_equal_the_confusion_matrix(seg_data, tmp_path):
+    from stylenorm.evaluation import evaluate_sets, test_sets, intersection_union
+    rng = np.random.default_rng(0)
+
+    def noisy(image_path):
+        h, w = np.asarray(Image.open(image_path)).shape[:2]
+        return rng.integers(0, 19, (h, w)).astype(np.uint8)
+
+    evaluate_sets(noisy, test_sets("identity", 0, gta5_raw=False), tmp_path)
+    for name in ("cityscapes", "gta5_normalized"):
+        with np.load(tmp_path / f"per_image_{name}.npz") as z:
+            inter, union = intersection_union(np.load(tmp_path / f"confusion_{name}.npy"))
+            np.testing.assert_array_equal(z["intersection"].sum(0), inter)
+            np.testing.assert_array_equal(z["union"].sum(0), union)
 
 
 def _seg_ddp_worker(rank, world, port, root, params):
@@ -110,26 +211,21 @@ def _seg_ddp_worker(rank, world, port, root, params):
     from mmengine.runner import Runner
 
     from stylenorm.segmentation import build_config
-    seg = dataclasses.replace(params.seg, iterations=3, test_loss_every=100)
-    cfg = build_config(seg, "baseline", seed=0, device="cpu", num_workers=0, work_dir=root / "ddp_work", live_dir=root / "ddp_live")
+    from stylenorm.study import seg_sources
+    seg = dataclasses.replace(params.seg, iterations=3, val_loss_every=100)
+    cfg = build_config(seg, train_sources=seg_sources("identity", 0, "train"), val_sources=seg_sources("identity", 0, "val"),
+                       seed=0, device="cpu", num_workers=0, work_dir=root / "ddp_work", live_dir=root / "ddp_live")
     runner = Runner.from_cfg(cfg)
     runner.train()
     torch.save(runner.model.module.state_dict(), root / f"seg_rank{rank}.pt")
     dist.destroy_process_group()
 
 
-def test_ddp_two_cpu_processes_train_identical_segmenters(project, params):
-    from stages.fetch import fetch
-    from stages.split import split
-    from stages.unify_labels import unify_labels
-    for domain in ("cityscapes", "gta5"):
-        fetch(domain, params)
-        unify_labels(domain, params)
-        split(domain, params)
+def test_ddp_two_cpu_processes_train_identical_segmenters(seg_data, project):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    mp.spawn(_seg_ddp_worker, args=(2, port, project, params), nprocs=2, join=True)
+    mp.spawn(_seg_ddp_worker, args=(2, port, project, seg_data), nprocs=2, join=True)
     w0, w1 = (torch.load(project / f"seg_rank{r}.pt") for r in (0, 1))
     weights = [k for k in w0 if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
     for k in weights:  # gradients are averaged, so parameters agree (BN running statistics are per rank)

@@ -11,17 +11,22 @@ import torch
 import torch.multiprocessing as mp
 from PIL import Image
 
+from stylenorm.config import Translator
 from stylenorm.translators.networks import Encoder, Generator, MultiScaleDiscriminator, UNITGenerator
-from stylenorm.translators.train import load_generator, train_unit
+from stylenorm.translators.train import load_generator, train_translator
 from stylenorm.translators.translate import translate_batch
-from stylenorm.translators.unit import UNITModel
+from stylenorm.translators.unit import UNITModel, build_generator
 
 CPU = torch.device("cpu")
 
 
 @pytest.fixture
 def cfg(params):
-    return params.translator
+    return params.normalizer("unit").fit
+
+
+def train_unit(cfg, **kw):
+    return train_translator(UNITModel, cfg, name="unit", **kw)
 
 
 def finite(t: torch.Tensor) -> bool:
@@ -42,8 +47,59 @@ def test_network_shapes_and_no_nans():
     for name in ("rec_A", "rec_B", "fake_A", "fake_B", "cyc_A", "cyc_B"):
         assert out[name].shape == x.shape and finite(out[name]), name
     assert out["mu_A"].shape == (2, 32, 8, 12)
-    # The shared blocks are one module used by both domains (the shared-latent assumption).
-    assert net.shared_E is not None and sum(p.numel() for p in net.shared_E.parameters()) > 0
+
+
+def test_shared_blocks_get_gradient_from_each_domain_alone():
+    """The shared-latent assumption: a loss on domain A alone and one on domain B alone both train
+    the same shared encoder and generator blocks."""
+    torch.manual_seed(0)
+    net = UNITGenerator(dim=8, n_down=2, n_res=2, n_shared=1)
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+
+    def params_with_grad(domain: str) -> set[int]:
+        net.zero_grad(set_to_none=True)
+        F_l1 = torch.nn.functional.l1_loss
+        F_l1(net.decode(net.encode(x, domain), domain), x).backward()
+        return {id(p) for p in net.parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+
+    from_A, from_B = params_with_grad("A"), params_with_grad("B")
+    shared = {id(p) for m in (net.shared_E, net.shared_G) for p in m.parameters()}
+    assert shared and shared <= from_A and shared <= from_B
+    assert {id(p) for p in net.netE_A.parameters()} <= from_A - from_B  # private layers: one domain each
+
+
+def test_g_step_leaves_d_alone_and_d_step_leaves_g_alone(cfg):
+    """In optimize_parameters the G update must not touch D and the D update must not touch G."""
+    model = UNITModel(cfg, CPU, seed=0)
+    model.set_input(torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1)
+    D_before = {k: v.clone() for k, v in model.netD.state_dict().items()}
+    seen = {}
+    step_G, step_D = model.optimizer_G.step, model.optimizer_D.step
+
+    def at_G_step(*a, **k):
+        seen["D_grads_at_G"] = [p.grad for p in model.netD.parameters()]
+        out = step_G(*a, **k)
+        seen["D_after_G"] = {k2: v.clone() for k2, v in model.netD.state_dict().items()}
+        seen["G_grads"] = [None if p.grad is None else p.grad.clone() for p in model.netG.parameters()]
+        seen["G_after_G"] = {k2: v.clone() for k2, v in model.netG.state_dict().items()}
+        return out
+
+    def at_D_step(*a, **k):
+        seen["G_grads_at_D"] = [None if p.grad is None else p.grad.clone() for p in model.netG.parameters()]
+        out = step_D(*a, **k)
+        seen["G_after_D"] = {k2: v.clone() for k2, v in model.netG.state_dict().items()}
+        return out
+
+    model.optimizer_G.step, model.optimizer_D.step = at_G_step, at_D_step
+    model.optimize_parameters()
+    assert all(g is None for g in seen["D_grads_at_G"])  # backward_G put no gradient into D
+    for k, v in D_before.items():
+        torch.testing.assert_close(seen["D_after_G"][k], v, rtol=0, atol=0)
+    for a, b in zip(seen["G_grads"], seen["G_grads_at_D"]):  # backward_D added nothing to G's gradients
+        assert (a is None and b is None) or torch.equal(a, b)
+    for k, v in seen["G_after_G"].items():
+        torch.testing.assert_close(seen["G_after_D"][k], v, rtol=0, atol=0)
+    assert any(not torch.equal(D_before[k], v) for k, v in model.netD.state_dict().items())  # D did train
 
 
 def test_one_step_changes_weights_with_finite_losses(cfg):
@@ -108,7 +164,7 @@ def test_killed_run_resumes_to_identical_weights(cfg, project):
     resumed = train_unit(cfg, **killed, **common)
     for p, q in zip(full.netG.state_dict().values(), resumed.netG.state_dict().values()):
         torch.testing.assert_close(p, q, rtol=0, atol=0)
-    saved, resolved = load_generator(project / "res/model.pt", CPU)
+    saved, resolved = load_generator(project / "res/model.pt", CPU, build_generator, Translator)
     assert resolved["step"] == 8 and resolved["translator"]["iterations"] == 8
     steps = (project / "res/live/plots/metrics/train/loss_G.tsv").read_text().splitlines()[1:]
     assert [int(line.split("\t")[0]) for line in steps] == [2, 4, 6, 8]  # no duplicated rows after resume
@@ -139,21 +195,62 @@ def test_ddp_two_cpu_processes_keep_identical_weights(cfg, project):
     assert any(not torch.equal(init[k], w0[k]) for k in w0)  # and they did train
 
 
+def test_content_change_under_the_same_ids_retrains_from_scratch(cfg, project, capsys):
+    """A checkpoint of a run on other images is never resumed, even when every file name is the same."""
+    from stylenorm.synthetic import write_gta5_tree
+    paths_A, paths_B = _train_paths(project)
+    cfg = dataclasses.replace(cfg, iterations=4, checkpoint_every=2)
+    kw = dict(paths_A=paths_A, paths_B=paths_B, seed=0, progress=False, model_path=project / "m/model.pt",
+              ckpt_dir=project / "m/ckpt", live_dir=project / "m/live")
+    first = {k: v.clone() for k, v in train_unit(cfg, **kw).netG.state_dict().items()}
+    write_gta5_tree(project / "gA", n=6, seed=1, scale=0.05, missing_rate=0, mismatch_rate=0)  # new scenes, same ids
+    assert sorted((project / "gA" / "images").glob("*.png")) == paths_A
+    capsys.readouterr()
+    second = train_unit(cfg, **kw).netG.state_dict()
+    assert "resuming" not in capsys.readouterr().out
+    assert any(not torch.equal(first[k], second[k]) for k in first)
+
+
+class CropIdentity(torch.nn.Module):
+    """A translator that changes no pixel but has a real network's geometry: two stride-2 layers and two
+    2x upsamplings keep input column j at output column j and drop what is beyond a multiple of 4."""
+    n_downsample = 2
+
+    def translate(self, x, source="A"):
+        h, w = x.shape[-2:]
+        return x[..., : h - h % 4, : w - w % 4]
+
+
+def _edge_column(img: Image.Image) -> float:
+    """Where a dark-to-bright vertical edge crosses half intensity (sub-pixel)."""
+    profile = np.asarray(img.convert("L"), dtype=np.float64).mean(axis=0)
+    half = (profile.min() + profile.max()) / 2
+    j = int(np.argmax(profile >= half))
+    return j - 1 + (half - profile[j - 1]) / (profile[j] - profile[j - 1])
+
+
+def test_translate_geometry_of_the_study_and_alignment():
+    """The study's 1914x1052 -> 931x512 -> 928x512 -> 1914x1052: ``stretch`` moves content, ``pad`` does not."""
+    edge = 1800
+    a = np.zeros((1052, 1914, 3), dtype=np.uint8)
+    a[:, edge:] = 255
+    img = Image.fromarray(a)
+    kw = dict(new_size=512, full_resolution=False, device=CPU, n_down=2)
+    assert translate_batch(CropIdentity(), [img], upsample="none", align="stretch", **kw)[0].size == (928, 512)
+    assert translate_batch(CropIdentity(), [img], upsample="none", align="pad", **kw)[0].size == (931, 512)
+    stretch = translate_batch(CropIdentity(), [img], upsample="bicubic", align="stretch", **kw)[0]
+    pad = translate_batch(CropIdentity(), [img], upsample="bicubic", align="pad", **kw)[0]
+    assert stretch.size == pad.size == (1914, 1052)
+    shift_stretch, shift_pad = _edge_column(stretch) - edge, _edge_column(pad) - edge
+    print(f"edge at column {edge}: stretch moves it {shift_stretch:+.2f} px, pad {shift_pad:+.2f} px")
+    assert abs(shift_pad) <= 1.0
+    assert 4.0 <= shift_stretch <= 7.0  # 1800 * (931 / 928 - 1) = 5.8 px: the study's misalignment
+
+
 @pytest.fixture(scope="module")
 def paper_generator():
     """The paper profile's geometry (2 downsamplings) with a narrow width, to keep the test fast."""
-    net = UNITGenerator(dim=4, n_down=2, n_res=1, n_shared=1).eval()
-    return net
-
-
-def test_translate_geometry_of_the_study(paper_generator):
-    img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (1052, 1914, 3), dtype=np.uint8))
-    kw = dict(new_size=512, full_resolution=False, device=CPU, n_down=2)
-    raw = translate_batch(paper_generator, [img], upsample="none", **kw)[0]
-    assert raw.size == (928, 512)  # 1914x1052 -> 931x512 -> 465 -> 232 -> x4 = 928
-    back = translate_batch(paper_generator, [img], upsample="bicubic", **kw)[0]
-    assert back.size == (1914, 1052)
-    assert not np.array_equal(np.asarray(back), np.asarray(img))
+    return UNITGenerator(dim=4, n_down=2, n_res=1, n_shared=1).eval()
 
 
 def test_full_resolution_keeps_size_without_resampling(paper_generator):

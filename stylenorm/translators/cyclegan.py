@@ -69,7 +69,7 @@ class CycleGANFit:
     def __post_init__(self):
         def need(ok: bool, key: str, msg: str) -> None:
             if not ok:
-                raise ConfigError(f"cyclegan.{key}: {msg}")
+                raise ConfigError(f"cyclegan.fit.{key}: {msg}")
 
         for key in ("ngf", "ndf", "n_layers_D", "new_size", "crop_size", "batch_size", "iterations", "log_every",
                     "image_every", "checkpoint_every"):

@@ -123,6 +123,7 @@ class CycleGANGenerators(nn.Module):
         super().__init__()
         self.netG_A = ResnetGenerator(ngf, n_blocks, norm)
         self.netG_B = ResnetGenerator(ngf, n_blocks, norm)
+        self.n_downsample = 2  # translate pads inputs to a multiple of 2**n_downsample
         # Instance norm keeps every sample's statistics to itself, so two inputs of one generator can
         # share a batched call; batch norm's statistics would mix them, so it gets the reference's calls.
         self.batched = norm != "batch"

@@ -96,6 +96,7 @@ class UNITGenerator(nn.Module):
         super().__init__()
         if not 1 <= n_shared <= n_res:
             raise ValueError(f"n_shared must be in [1, n_res={n_res}], got {n_shared}")
+        self.n_downsample = n_down  # translate pads inputs to a multiple of 2**n_downsample
         self.netE_A = Encoder(dim, n_down, n_res - n_shared, pad_type)
         self.netE_B = Encoder(dim, n_down, n_res - n_shared, pad_type)
         latent = self.netE_A.out_dim

@@ -1,18 +1,20 @@
-"""The UNIT training loop: one function, resumable, optionally distributed.
+"""The translator training loop: one function for any model with the training contract
+(``set_input`` / ``forward`` / ``backward_G`` / ``backward_D`` / ``optimize_parameters``;
+UNIT and CycleGAN), resumable, optionally distributed.
 
-``train_unit`` trains for ``cfg.iterations`` steps, logging every loss with DVCLive,
+``train_translator`` trains for ``cfg.iterations`` steps, logging every loss with DVCLive,
 saving image grids (real_A | fake_B | rec_A | cyc_A over real_B | fake_A | rec_B | cyc_B)
 and checkpoints at intervals. A checkpoint carries a *fingerprint* of everything that
-determines the run (config, seed, training lists, translator code); a later call with the
-same fingerprint resumes from it, and with the same seed on CPU ends with the same weights
-as an uninterrupted run. A different fingerprint starts afresh.
+determines the run: the model's name and config, the seed, the *contents* of every training
+image (not their paths: a regenerated image under the same id is another run) and the
+translator code. Only a checkpoint with the same fingerprint is resumed, and with the same
+seed on CPU the result equals an uninterrupted run's; anything else starts from step 0.
 
 Several GPUs: launch the stage with ``torchrun --nproc_per_node=N -m stages.train_translator``;
 each rank draws its own batches, DistributedDataParallel averages the gradients, rank 0 writes.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -26,35 +28,35 @@ import torch.distributed as dist
 import yaml
 from tqdm import tqdm
 
+from stylenorm.device import resolve_device
+from stylenorm.io import truncate_live_logs
 from stylenorm.translators.data import UnpairedBatches, batch_loader, to_uint8
-from stylenorm.translators.unit import UNITModel
 
 CKPT_NAME = "last.pt"
 _CODE_DIR = Path(__file__).resolve().parent
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("base.device is 'cuda' but no CUDA device is available (use 'auto' or 'cpu')")
-    return torch.device(name)
-
-
-def fingerprint(cfg, seed: int, paths_A: list[Path], paths_B: list[Path]) -> str:
+def fingerprint(name: str, cfg, seed: int, paths_A: list[Path], paths_B: list[Path]) -> str:
+    """sha256 of the model name, config, seed, training images' bytes (in list order) and translator code."""
     h = hashlib.sha256()
-    h.update(json.dumps({"cfg": asdict(cfg), "seed": seed}, sort_keys=True).encode())
-    for p in list(paths_A) + ["|"] + list(paths_B):
-        h.update(str(p).encode())
+    h.update(json.dumps({"model": name, "cfg": asdict(cfg), "seed": seed}, sort_keys=True).encode())
+    for domain, image_paths in (("A", paths_A), ("B", paths_B)):
+        h.update(f"|{domain}:{len(image_paths)}|".encode())
+        for p in image_paths:
+            h.update(hashlib.sha256(Path(p).read_bytes()).digest())
     for src in sorted(_CODE_DIR.glob("*.py")):
         h.update(src.read_bytes())
     return h.hexdigest()
 
 
 def image_grid(out: dict, real_A: torch.Tensor, real_B: torch.Tensor) -> np.ndarray:
-    """First sample of a batch: two rows of four (uint8 HWC)."""
-    row_A = [real_A[0], out["fake_B"][0], out["rec_A"][0], out.get("cyc_A", out["rec_A"])[0]]
-    row_B = [real_B[0], out["fake_A"][0], out["rec_B"][0], out.get("cyc_B", out["rec_B"])[0]]
+    """First sample of a batch: two rows of four (uint8 HWC): real_A | fake_B | rec_A | cyc_A (UNIT) or
+    idt_A (CycleGAN), over the same for B."""
+    # last column: UNIT's cycle image, CycleGAN's identity image, or the reconstruction again
+    last_A = out.get("cyc_A", out.get("idt_A", out["rec_A"]))
+    last_B = out.get("cyc_B", out.get("idt_B", out["rec_B"]))
+    row_A = [real_A[0], out["fake_B"][0], out["rec_A"][0], last_A[0]]
+    row_B = [real_B[0], out["fake_A"][0], out["rec_B"][0], last_B[0]]
     rows = [np.concatenate([to_uint8(x.float()) for x in row], axis=1) for row in (row_A, row_B)]
     return np.concatenate(rows, axis=0)
 
@@ -68,29 +70,17 @@ def _distributed() -> tuple[int, int]:
     return 0, 1
 
 
-def _truncate_live_logs(live_dir: Path, last_step: int) -> None:
-    """Drop log rows written after the checkpoint we resume from (a killed run logs past it)."""
-    for tsv in (live_dir / "plots" / "metrics").rglob("*.tsv"):
-        with tsv.open() as f:
-            rows = list(csv.DictReader(f, delimiter="\t"))
-        if not rows:
-            continue
-        with tsv.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t")
-            writer.writeheader()
-            writer.writerows(r for r in rows if int(r["step"]) <= last_step)
-
-
 def _save_atomic(obj, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
 
 
-def train_unit(cfg, *, paths_A: list[Path], paths_B: list[Path], model_path: Path, ckpt_dir: Path, live_dir: Path,
-               seed: int, device: str = "cpu", num_workers: int = 0, stop_after: int | None = None,
-               progress: bool = True) -> UNITModel:
-    """Train (or resume) UNIT and return the model. ``stop_after`` ends early, as a kill would."""
+def train_translator(model_cls, cfg, *, name: str, paths_A: list[Path], paths_B: list[Path], model_path: Path,
+                     ckpt_dir: Path, live_dir: Path, seed: int, device: str = "cpu", num_workers: int = 0,
+                     stop_after: int | None = None, progress: bool = True):
+    """Train (or resume) ``model_cls(cfg, device, seed=, wrap=)`` and return the model; ``name`` (e.g.
+    "unit") goes into the fingerprint and the saved file. ``stop_after`` ends early, as a kill would."""
     rank, world = _distributed()
     dev = resolve_device(device)
     if dev.type == "cuda" and world > 1:
@@ -100,10 +90,10 @@ def train_unit(cfg, *, paths_A: list[Path], paths_B: list[Path], model_path: Pat
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
         wrap = (lambda m: DDP(m, device_ids=[dev.index])) if dev.type == "cuda" else DDP
-    model = UNITModel(cfg, dev, seed=seed, wrap=wrap)
-    model.noise.manual_seed(seed * 1000 + rank)  # each rank its own latent noise
+    model = model_cls(cfg, dev, seed=seed, wrap=wrap)
+    model.reseed(seed * 1000 + rank)  # each rank its own random streams (latent noise, image pools)
 
-    fp = fingerprint(cfg, seed, paths_A, paths_B)
+    fp = fingerprint(name, cfg, seed, paths_A, paths_B)
     ckpt_path = Path(ckpt_dir) / CKPT_NAME
     start = 0
     if ckpt_path.exists():
@@ -111,15 +101,15 @@ def train_unit(cfg, *, paths_A: list[Path], paths_B: list[Path], model_path: Pat
         if state.get("fingerprint") == fp and state.get("world_size", 1) == world:
             model.load_state_dict(state["model"])
             start = state["step"]
-            if world > 1:  # the checkpoint holds rank 0's noise state; give every rank its own stream
-                model.noise.manual_seed(seed * 1000 + rank + world * start)
+            if world > 1:  # the checkpoint holds rank 0's streams; every rank its own
+                model.reseed(seed * 1000 + rank + world * start)
     if rank == 0:
         if start == 0:  # stale or no checkpoint: start clean
             shutil.rmtree(ckpt_dir, ignore_errors=True)
             shutil.rmtree(live_dir, ignore_errors=True)
         Path(ckpt_dir).mkdir(parents=True, exist_ok=True)
         if start:
-            _truncate_live_logs(Path(live_dir), start)
+            truncate_live_logs(Path(live_dir), start)
             print(f"resuming from {ckpt_path} at step {start}/{cfg.iterations}")
         from dvclive import Live
         live = Live(dir=str(live_dir), resume=start > 0, report=None, save_dvc_exp=False, dvcyaml=None)
@@ -132,7 +122,7 @@ def train_unit(cfg, *, paths_A: list[Path], paths_B: list[Path], model_path: Pat
                               cache=num_workers == 0)
     end = cfg.iterations if stop_after is None else min(cfg.iterations, stop_after)
     loader = batch_loader(dataset, start_step=start, steps=end, batch_size=cfg.batch_size, num_workers=num_workers)
-    bar = tqdm(total=cfg.iterations, initial=start, desc="train UNIT", unit="it", disable=not progress or rank != 0,
+    bar = tqdm(total=cfg.iterations, initial=start, desc=f"train {name}", unit="it", disable=not progress or rank != 0,
                mininterval=2.0)
     for step, batch in enumerate(loader, start=start):
         model.set_input(batch["A"], batch["B"])
@@ -158,25 +148,25 @@ def train_unit(cfg, *, paths_A: list[Path], paths_B: list[Path], model_path: Pat
     if world > 1:
         dist.barrier()
     if rank == 0 and end == cfg.iterations:
-        save_model(model, cfg, model_path, seed=seed, step=end)
+        save_model(model, cfg, model_path, name=name, seed=seed, step=end, fingerprint=fp)
     return model
 
 
-def save_model(model: UNITModel, cfg, model_path: Path, *, seed: int, step: int) -> None:
+def save_model(model, cfg, model_path: Path, *, name: str, seed: int, step: int, fingerprint: str = "") -> None:
     """The final generator with its resolved config, in the checkpoint and beside it."""
     model_path = Path(model_path)
     model_path.parent.mkdir(parents=True, exist_ok=True)
-    resolved = {"translator": asdict(cfg), "seed": seed, "step": step}
+    resolved = {"model": name, "translator": asdict(cfg), "seed": seed, "step": step, "fingerprint": fingerprint}
     _save_atomic({"netG": model.netG.state_dict(), "config": resolved}, model_path)
     (model_path.parent / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
 
 
-def load_generator(model_path: Path, device: torch.device):
-    """The trained generator (eval mode) and its resolved config dict."""
-    from stylenorm.config import Translator, from_dict
-    from stylenorm.translators.unit import build_generator
+def load_generator(model_path: Path, device: torch.device, build_generator, cfg_cls):
+    """The trained generator (eval mode) and its resolved config dict; ``build_generator(cfg)`` makes
+    the empty network from the saved config, loaded as ``cfg_cls``."""
+    from stylenorm.config import from_dict
     state = torch.load(model_path, map_location=device, weights_only=False)
-    cfg = from_dict(Translator, state["config"]["translator"], "translator")
+    cfg = from_dict(cfg_cls, state["config"]["translator"], "translator")
     netG = build_generator(cfg).to(device)
     netG.load_state_dict(state["netG"])
     return netG.eval(), state["config"]

@@ -1,11 +1,18 @@
 """Translate images with a trained generator, at a working size or at full resolution.
 
-The study's geometry: resize the shorter side to ``new_size`` (GTA5's 1914x1052 ->
-931x512), encode with the source encoder, decode with the target generator (two
-stride-2 convolutions floor 931 -> 465 -> 232, two 2x upsamplings give 928x512), then
-resize back to the source size (bicubic in the study). ``full_resolution`` instead runs
-the fully convolutional network on the source size, reflect-padded to a multiple of
-2**n_downsample and cropped back, so nothing is resampled.
+The study's geometry (``align: stretch``): resize the shorter side to ``new_size`` (GTA5's
+1914x1052 -> 931x512), encode with the source encoder, decode with the target generator (two
+stride-2 convolutions floor 931 -> 465 -> 232, two 2x upsamplings give 928x512), then resize
+back to the source size (bicubic in the study). Stretching 928 columns over 1914 moves content
+by up to ~6 source pixels at the right edge: the "misalignments" the study saw.
+``align: pad`` reflect-pads the resized image to a multiple of 2**n_downsample (931 -> 932),
+translates, crops back to the exact resized size (931x512) and only then resizes to the
+source size, so content stays where its label is (within the resampling's own blur).
+``full_resolution`` runs the fully convolutional network on the source size itself, padded
+the same way, so nothing is resampled.
+
+``netG.translate(x, source)`` is the one thing asked of a generator: UNIT and CycleGAN both
+provide it.
 """
 from __future__ import annotations
 
@@ -24,23 +31,26 @@ _RESAMPLE = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR}
 
 @torch.inference_mode()
 def translate_batch(netG, images: list[Image.Image], *, new_size: int, upsample: str, full_resolution: bool,
-                    device: torch.device, n_down: int, source: str = "A", precision: str = "fp32") -> list[Image.Image]:
+                    device: torch.device, n_down: int, source: str = "A", precision: str = "fp32",
+                    align: str = "stretch") -> list[Image.Image]:
     """Translate same-size images together; returns PIL images (source size unless upsample='none')."""
     size = images[0].size
     if any(img.size != size for img in images):
         raise ValueError("translate_batch takes images of one size")
+    if align not in ("stretch", "pad"):
+        raise ValueError(f"align must be 'stretch' or 'pad', got {align!r}")
     inputs = images if full_resolution else [resize_short_side(img, new_size) for img in images]
     x = torch.stack([to_tensor(img) for img in inputs]).to(device)  # (B, 3, h, w)
     h, w = x.shape[-2:]
-    if full_resolution:
+    pad = full_resolution or align == "pad"
+    if pad:
         m = 2 ** n_down
-        pad_h, pad_w = (-h) % m, (-w) % m
-        x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect")
+        x = F.pad(x, (0, (-w) % m, 0, (-h) % m), mode="reflect")  # (B, 3, ceil_m(h), ceil_m(w))
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
     with autocast:
         y = netG.translate(x, source).float()  # (B, 3, h', w')
-    if full_resolution:
-        y = y[..., :h, :w]
+    if pad:
+        y = y[..., :h, :w]  # (B, 3, h, w): exactly the resized input's grid
     out = [Image.fromarray(a) for a in to_uint8(y)]
     if full_resolution or upsample == "none":
         return out
@@ -48,7 +58,8 @@ def translate_batch(netG, images: list[Image.Image], *, new_size: int, upsample:
 
 
 def translate_files(netG, sources: list[Path], dests: list[Path], *, new_size: int, upsample: str, full_resolution: bool,
-                    batch_size: int, device: torch.device, n_down: int, precision: str = "fp32") -> dict:
+                    batch_size: int, device: torch.device, n_down: int, precision: str = "fp32", align: str = "stretch",
+                    source: str = "A") -> dict:
     """Translate every source image into its destination path; returns throughput figures."""
     start, pixels = time.perf_counter(), 0
     pending: list[tuple[Image.Image, Path]] = []
@@ -56,7 +67,8 @@ def translate_files(netG, sources: list[Path], dests: list[Path], *, new_size: i
     def flush():
         nonlocal pixels
         outs = translate_batch(netG, [img for img, _ in pending], new_size=new_size, upsample=upsample,
-                               full_resolution=full_resolution, device=device, n_down=n_down, precision=precision)
+                               full_resolution=full_resolution, device=device, n_down=n_down, precision=precision,
+                               align=align, source=source)
         for out, (_, dest) in zip(outs, pending):
             out.save(dest)
             pixels += out.size[0] * out.size[1]

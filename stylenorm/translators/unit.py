@@ -1,10 +1,21 @@
 """The UNIT model: networks, losses, optimisers, and the training contract.
 
 set_input -> forward -> backward_G -> backward_D, driven by optimize_parameters(), as
-pytorch-CycleGAN-and-pix2pix structures its models. One generator forward per iteration
-serves both updates: the generator step uses the discriminators with their gradients off,
-and the discriminator step reuses the same fakes, detached. (The authors' code runs the
-generators twice per iteration, once inside each update.)
+pytorch-CycleGAN-and-pix2pix structures its models.
+
+How this differs from the authors' code (mingyuliutw/UNIT), on purpose:
+
+* Update order: the G step runs first and the D step reuses its fakes, detached (as CycleGAN's
+  reference code does); the authors run the D update first and the G update second, each with
+  its own generator forward. So one generator forward per iteration serves both updates here,
+  and the D step sees the fakes of the G step's input batch, before G's update.
+* Weight sharing follows the paper: the last encoder block(s) (``shared_E``) and the first
+  generator block(s) (``shared_G``) are single modules used by both domains (``gen.n_shared``);
+  the authors' later PyTorch code keeps separate per-domain networks without shared layers.
+* Precision: the embedded default trains under bf16 autocast (measured faster on this CPU, with
+  the same losses at that setting); the paper profile stays fp32, since bf16 has not been shown
+  equal at the authors' sizes.
+* No VGG perceptual loss (the authors' GTA->Cityscapes config adds one; the paper has none).
 
 Loss names: loss_G_adv_A/B (LSGAN on fake_A/B), loss_rec_A/B (within-domain L1),
 loss_kl_A/B, loss_cycle_A/B (L1 of cyc_A/B vs real), loss_kl_cyc_A/B, loss_D_A/B.
@@ -64,6 +75,10 @@ class UNITModel:
         self.scheduler_D = torch.optim.lr_scheduler.StepLR(self.optimizer_D, cfg.lr_step_size, cfg.lr_gamma)
         self.noise = torch.Generator(device=device).manual_seed(seed)  # the latent noise, checkpointed
         self.losses: dict[str, torch.Tensor] = {}
+
+    def reseed(self, seed: int) -> None:
+        """A fresh latent-noise stream (e.g. one per DDP rank)."""
+        self.noise.manual_seed(seed)
 
     # ------------------------------------------------------------------ the contract
     def _autocast(self):

@@ -1,0 +1,44 @@
+"""Stage ``fit``: fit one normalizer (train a translator; nothing to do for training-free ones).
+
+Reads   params ``base.device``, ``base.num_workers``, ``<normalizer>.fit``; the *training* splits of
+        both domains (validation and test images are never used).
+Writes  models/normalizers/<normalizer>/seed<seed>/ (a translator's model.pt + config.yaml, its
+        live/ losses and image grids; resolved.yaml for every normalizer);
+        models/normalizers_work/<normalizer>/seed<seed>/ (resume point, kept between runs).
+Run     python -m stages.fit <normalizer> <seed>
+        torchrun --nproc_per_node=4 -m stages.fit unit 0     # several GPUs, DDP
+A killed translator resumes from its last checkpoint on the next ``dvc repro``.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from stylenorm import paths
+from stylenorm.cli import run_stage
+from stylenorm.io import atomic_dir, remove_outputs
+from stylenorm.study import is_main_process, normalizer_context
+
+
+def fit(name: str, seed: int, params) -> dict:
+    normalizer = params.normalizer(name).build()
+    ctx = normalizer_context(name, seed, params)
+    out_dir = paths.fit_dir(name, seed)
+    ctx.work_dir.mkdir(parents=True, exist_ok=True)
+    if not is_main_process():  # under torchrun only rank 0 writes
+        with tempfile.TemporaryDirectory() as tmp:
+            return normalizer.fit(ctx, Path(tmp))
+    remove_outputs(out_dir)
+    with atomic_dir(out_dir) as tmp:
+        summary = normalizer.fit(ctx, tmp)
+        (tmp / "resolved.yaml").write_text(yaml.safe_dump({**normalizer.resolved(), "seed": seed}, sort_keys=False))
+    return summary
+
+
+def main() -> None:
+    run_stage(__doc__, fit, ("normalizer", str), ("seed", int))
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""What the learned translators (UNIT, CycleGAN) share as normalizers: fit trains with
+``stylenorm.translators.train.train_translator`` on the training splits of both domains
+(A = GTA5, B = Cityscapes), apply translates with ``translate_files``, in either direction.
+Not a normalizer itself (the leading underscore keeps it out of the registry)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from stylenorm import paths
+from stylenorm.config import Translate
+from stylenorm.normalizers.base import Context, Normalizer
+
+MODEL = "model.pt"
+_SIDE = {paths.SOURCE_DOMAIN: "A", paths.TARGET_DOMAIN: "B"}  # the translator's A and B
+
+
+class LearnedTranslator(Normalizer):
+    """A translator trained by ``stylenorm.translators.train.train_translator`` and applied by
+    ``translate_files``. Subclasses name the model class, its generator builder and config class."""
+
+    learned = True
+    Apply = Translate
+
+    @staticmethod
+    def model_cls():
+        raise NotImplementedError
+
+    @staticmethod
+    def build_generator(cfg):
+        raise NotImplementedError
+
+    def fit(self, ctx: Context, out_dir: Path) -> dict:
+        from stylenorm.translators.train import train_translator
+        if ctx.work_dir is None:
+            raise ValueError(f"{self.name}: fit needs a work_dir for its resume point")
+        live_dir = Path(ctx.work_dir) / "live"
+        model = train_translator(self.model_cls(), self.fit_cfg, name=self.name,
+                                 paths_A=ctx.train_images[paths.SOURCE_DOMAIN],
+                                 paths_B=ctx.train_images[paths.TARGET_DOMAIN],
+                                 model_path=Path(out_dir) / MODEL, ckpt_dir=Path(ctx.work_dir) / "checkpoints",
+                                 live_dir=live_dir, seed=ctx.seed, device=ctx.device, num_workers=ctx.num_workers)
+        shutil.copytree(live_dir, Path(out_dir) / "live")  # the finished run's losses and grids, versioned with it
+        return model.current_losses()
+
+    def apply(self, ctx: Context, fit_dir: Path, sources: list[Path], dests: list[Path]) -> dict:
+        from stylenorm.device import resolve_device
+        from stylenorm.translators.train import load_generator
+        from stylenorm.translators.translate import translate_files
+        device = resolve_device(ctx.device)
+        netG, resolved = load_generator(Path(fit_dir) / MODEL, device, self.build_generator, self.Fit)
+        cfg = self.apply_cfg
+        report = translate_files(netG, sources, dests, new_size=cfg.new_size, upsample=cfg.upsample,
+                                 full_resolution=cfg.full_resolution, batch_size=cfg.batch_size, device=device,
+                                 n_down=netG.n_downsample, align=cfg.align,
+                                 precision=resolved["translator"]["precision"], source=_SIDE[ctx.source_domain])
+        report["device"] = str(device)
+        return report

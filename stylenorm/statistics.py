@@ -1,0 +1,87 @@
+"""Intervals and tests for the study grid: per-seed metrics in, means with confidence intervals out.
+
+* ``mean_ci``: mean of per-seed values with a Student-t interval (scipy's t quantile):
+  mean ± t(1 - alpha/2, n - 1) * s / sqrt(n). One value has no interval (NaN bounds).
+* ``paired``: per-seed differences b - a (same seed = same initialisation and data order),
+  their mean and t-interval, a paired t-test (scipy.stats.ttest_rel) and how many seeds went
+  each way.
+* ``bootstrap_miou``: a test-set bootstrap for single runs. Resample test images with
+  replacement (seeded), re-sum per-image intersections and unions, and take mIoU of the sums,
+  never the mean of per-image mIoUs. Paired: the same resampled images score both models.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class Interval:
+    mean: float
+    ci_low: float
+    ci_high: float
+    n: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def mean_ci(values, confidence: float = 0.95) -> Interval:
+    x = np.asarray(values, dtype=np.float64)
+    n = len(x)
+    if n == 0:
+        raise ValueError("mean_ci needs at least one value")
+    mean = float(x.mean())
+    if n == 1:
+        return Interval(mean, float("nan"), float("nan"), 1)
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
+    return Interval(mean, mean - half, mean + half, n)
+
+
+@dataclass(frozen=True)
+class Paired:
+    delta: Interval  # mean of b - a over seeds, with its t-interval
+    p_value: float  # two-sided paired t-test (NaN with one seed, or when every difference is equal)
+    n_up: int  # seeds where b > a
+    n_down: int  # seeds where b < a
+    n_tied: int
+    differences: tuple[float, ...]
+
+    def to_dict(self) -> dict:
+        return {"delta": self.delta.to_dict(), "p_value": self.p_value, "n_up": self.n_up, "n_down": self.n_down,
+                "n_tied": self.n_tied, "differences": list(self.differences)}
+
+
+def paired(a, b, confidence: float = 0.95) -> Paired:
+    """Compare ``b`` against ``a``, seed by seed (equal-length sequences in seed order)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"paired needs one value per seed on both sides, got {a.shape} and {b.shape}")
+    d = b - a
+    p = float(stats.ttest_rel(b, a).pvalue) if len(d) > 1 and np.ptp(d) > 0 else float("nan")
+    return Paired(mean_ci(d, confidence), p, int((d > 0).sum()), int((d < 0).sum()), int((d == 0).sum()),
+                  tuple(float(v) for v in d))
+
+
+def miou_from_sums(intersection: np.ndarray, union: np.ndarray) -> np.ndarray:
+    """mIoU of summed (..., classes) intersections and unions; classes with no union are left out."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = np.where(union > 0, intersection / np.maximum(union, 1), np.nan)
+    return np.nanmean(iou, axis=-1)
+
+
+def bootstrap_indices(n_images: int, resamples: int, seed: int) -> np.ndarray:
+    """(resamples, n_images) image indices drawn with replacement, fixed by ``seed``."""
+    return np.random.default_rng(seed).integers(0, n_images, size=(resamples, n_images))
+
+
+def bootstrap_miou(intersection: np.ndarray, union: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """mIoU of each resample: (n_images, classes) per-image sums, ``idx`` from ``bootstrap_indices``."""
+    return miou_from_sums(intersection[idx].sum(axis=1), union[idx].sum(axis=1))
+
+
+def percentile_interval(point: float, draws: np.ndarray, confidence: float = 0.95) -> Interval:
+    lo, hi = np.percentile(draws, [50 * (1 - confidence), 50 * (1 + confidence)])
+    return Interval(float(point), float(lo), float(hi), 1)

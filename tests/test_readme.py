@@ -1,0 +1,18 @@
+"""The README's results are the pipeline's: each generated block equals the file it names."""
+from __future__ import annotations
+
+from scripts.readme_tables import BLOCK, render
+from tests.conftest import REPO
+
+
+def test_readme_tables_are_the_committed_metrics():
+    readme = (REPO / "README.md").read_text()
+    blocks = [m.group("path") for m in BLOCK.finditer(readme)]
+    assert "metrics/table.md" in blocks
+    assert render(readme, REPO) == readme, "README.md is stale: run python scripts/readme_tables.py"
+
+
+def test_render_replaces_a_stale_block(tmp_path):
+    (tmp_path / "t.md").write_text("new\n")
+    stale = "a\n<!-- generated: t.md -->\nold\n<!-- end generated -->\nb\n"
+    assert render(stale, tmp_path) == "a\n<!-- generated: t.md -->\nnew\n<!-- end generated -->\nb\n"

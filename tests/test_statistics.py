@@ -1,0 +1,96 @@
+"""Intervals, paired tests and the test-set bootstrap, against hand computations."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from stylenorm import paths
+from stylenorm.report import grid_table, load_cells, markdown
+from stylenorm.statistics import bootstrap_indices, bootstrap_miou, mean_ci, miou_from_sums, paired
+
+T975_DF2 = 4.302652729911275  # t(0.975, 2), from tables
+
+
+def test_mean_ci_matches_hand_computation():
+    iv = mean_ci([1.0, 2.0, 3.0])  # mean 2, s = 1, se = 1/sqrt(3)
+    half = T975_DF2 / math.sqrt(3)
+    assert iv.mean == pytest.approx(2.0) and iv.n == 3
+    assert iv.ci_low == pytest.approx(2 - half, abs=1e-9) and iv.ci_high == pytest.approx(2 + half, abs=1e-9)
+    one = mean_ci([0.4])
+    assert one.mean == 0.4 and math.isnan(one.ci_low) and math.isnan(one.ci_high)
+
+
+def test_paired_difference_ci_and_p_value_by_hand():
+    a = [0.30, 0.32, 0.28]  # identity, seeds 0, 1, 2
+    b = [0.31, 0.30, 0.275]  # normalizer, same seeds: d = +0.01, -0.02, -0.005
+    pr = paired(a, b)
+    # mean d = -0.005, s_d = 0.015, se = 0.015 / sqrt(3); t = -0.57735
+    half = T975_DF2 * 0.015 / math.sqrt(3)
+    assert pr.delta.mean == pytest.approx(-0.005, abs=1e-12)
+    assert pr.delta.ci_low == pytest.approx(-0.005 - half, abs=1e-9)
+    assert pr.delta.ci_high == pytest.approx(-0.005 + half, abs=1e-9)
+    # Student t with 2 degrees of freedom has the closed-form CDF 1/2 + t / (2 sqrt(2 + t^2)).
+    t = 0.005 / (0.015 / math.sqrt(3))
+    assert pr.p_value == pytest.approx(2 * (0.5 - t / (2 * math.sqrt(2 + t * t))), abs=1e-9)
+    assert (pr.n_up, pr.n_down, pr.n_tied) == (1, 2, 0)
+    # Unpaired, the same numbers give a different p: pairing matters.
+    from scipy import stats
+    assert abs(stats.ttest_ind(b, a).pvalue - pr.p_value) > 0.05
+
+
+def test_bootstrap_sums_intersections_and_unions_not_per_image_miou():
+    # Image 0: class 0 perfect (10/10), class 1 absent. Image 1: class 0 empty, class 1 half right (5/10).
+    inter = np.array([[10, 0], [0, 5]])
+    union = np.array([[10, 0], [0, 10]])
+    idx = np.array([[0, 0], [0, 1], [1, 1]])
+    draws = bootstrap_miou(inter, union, idx)
+    # [0, 0]: class 0 IoU 20/20, class 1 undefined -> 1.0; [0, 1]: (10/10 + 5/10) / 2; [1, 1]: class 1 only, 10/20.
+    np.testing.assert_allclose(draws, [1.0, 0.75, 0.5])
+    assert miou_from_sums(inter.sum(0), union.sum(0)) == pytest.approx(0.75)
+
+
+def test_bootstrap_of_identical_images_has_zero_width():
+    inter = np.tile([[7, 3, 0]], (25, 1))
+    union = np.tile([[9, 6, 0]], (25, 1))
+    draws = bootstrap_miou(inter, union, bootstrap_indices(25, 1000, seed=0))
+    assert np.ptp(draws) == 0 and draws[0] == pytest.approx((7 / 9 + 3 / 6) / 2)
+
+
+def test_bootstrap_indices_follow_the_seed():
+    a, b, c = (bootstrap_indices(10, 50, s) for s in (1, 1, 2))
+    assert np.array_equal(a, b) and not np.array_equal(a, c) and a.min() >= 0 and a.max() < 10
+
+
+def _write_cell(name, seed, city, gta):
+    path = paths.eval_metrics_path(name, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    iou = {"cityscapes": {"road": city}, "gta5_normalized": {"road": gta}}
+    path.write_text(json.dumps({"mIoU": {"cityscapes": city, "gta5_normalized": gta, "average": (city + gta) / 2},
+                                "IoU": iou}))
+
+
+def test_grid_table_pairs_cells_by_seed(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for seed, (c0, c1) in enumerate([(0.30, 0.31), (0.32, 0.30), (0.28, 0.275)]):
+        _write_cell("identity", seed, c0, 0.5)
+        _write_cell("unit", seed, c1, 0.4 + 0.01 * seed)
+    table = grid_table(load_cells(["identity", "unit"], [0, 1, 2]), confidence=0.95, resamples=100, boot_seed=0)
+    city = table["unit"]["Cityscapes"]
+    assert city["delta_vs_identity"] == pytest.approx(-0.005)
+    t = 0.005 / (0.015 / math.sqrt(3))
+    assert city["p_value"] == pytest.approx(2 * (0.5 - t / (2 * math.sqrt(2 + t * t))))
+    assert (city["n_up"], city["n_down"]) == (1, 2) and city["n"] == 3
+    assert table["identity"]["GTA5"]["mean"] == pytest.approx(0.5) and table["identity"]["GTA5"]["ci_low"] == pytest.approx(0.5)
+    assert "delta_vs_identity" not in table["identity"]["Cityscapes"]
+    text = markdown(table, seeds=(0, 1, 2), fit_seeds=(0,), confidence=0.95)
+    assert "t(0.975, 2) = 4.30" in text and "| UNIT |" in text and "fit seed 0" in text
+
+
+def test_missing_cell_names_its_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write_cell("identity", 0, 0.3, 0.3)
+    with pytest.raises(FileNotFoundError, match=r"metrics/eval/identity-seed1\.json"):
+        load_cells(["identity"], [0, 1])
