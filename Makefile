@@ -17,3 +17,5 @@ bench: env
 	python benchmarks/bench_unify_labels.py
 	python benchmarks/bench_translator.py
 	python benchmarks/bench_seg.py
+	python benchmarks/bench_cyclegan.py
+	python benchmarks/bench_normalizers.py

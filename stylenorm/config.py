@@ -369,6 +369,7 @@ def validate(params: Params, path: Path) -> None:
     need(Path(seg.config).suffix == ".py", "seg.config", "must be an MMSeg config file (.py) under configs/")
     need(len(seg.crop_size) == 2 and min(seg.crop_size) > 0, "seg.crop_size", "must be [height, width]")
     need(len(seg.img_scale) == 2 and min(seg.img_scale) > 0, "seg.img_scale", "must be [width, height]")
+    need(seg.val_loss_images >= 0, "seg.val_loss_images", "must be >= 0 (0 = all)")
     for key in ("iterations", "batch_size", "log_every", "val_loss_every", "checkpoint_every"):
         need(getattr(seg, key) >= 1, f"seg.{key}", "must be >= 1")
     need(params.evaluate.qualitative >= 0, "evaluate.qualitative", "must be >= 0")

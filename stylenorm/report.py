@@ -46,11 +46,16 @@ def _per_image(n: str, s: int, test_set: str) -> tuple[np.ndarray, np.ndarray]:
         return z["intersection"], z["union"]
 
 
+_SET_DOMAIN = {"cityscapes": "cityscapes", "gta5_normalized": "gta5", "gta5_raw": "gta5"}  # whose test images
+
+
 def _bootstrap_draws(n: str, s: int, column_key: str, idx: dict[str, np.ndarray]) -> np.ndarray:
+    """mIoU of each resample; ``idx`` holds one resample of each *domain's* test images, shared by every
+    model and every set of that domain, so any two draws are paired."""
     if column_key == "average":
         return (_bootstrap_draws(n, s, "cityscapes", idx) + _bootstrap_draws(n, s, "gta5_normalized", idx)) / 2
     inter, union = _per_image(n, s, column_key)
-    return bootstrap_miou(inter, union, idx[column_key])
+    return bootstrap_miou(inter, union, idx[_SET_DOMAIN[column_key]])
 
 
 def grid_table(cells: dict[str, dict[int, dict]], *, confidence: float, resamples: int, boot_seed: int) -> dict:
@@ -64,13 +69,10 @@ def grid_table(cells: dict[str, dict[int, dict]], *, confidence: float, resample
                 any(n != BASELINE for n in cells):
             columns[name] = key
     idx = {}
-    if single:  # one image resample shared by every model: paired bootstrap
-        s = seeds[0]
-        for key in ("cityscapes", "gta5_normalized", *EXTRA_COLUMNS.values()):
-            f = paths.eval_dir(next(iter(cells)), s) / f"per_image_{key}.npz"
-            if f.exists() or key in ("cityscapes", "gta5_normalized"):
-                n_images = len(_per_image(next(iter(cells)), s, key)[0])
-                idx[key] = bootstrap_indices(n_images, resamples, boot_seed + len(idx))
+    if single:  # one resample of each domain's test images, shared by every model: a paired bootstrap
+        first = next(iter(cells))
+        for k, (domain, key) in enumerate((("cityscapes", "cityscapes"), ("gta5", "gta5_normalized"))):
+            idx[domain] = bootstrap_indices(len(_per_image(first, seeds[0], key)[0]), resamples, boot_seed + k)
     table: dict = {}
     for n, per in cells.items():
         table[n] = {}

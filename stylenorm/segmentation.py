@@ -47,14 +47,19 @@ FINGERPRINT = "fingerprint.txt"
 _CODE = [Path(__file__)]
 
 
-@contextlib.contextmanager
-def seeded_rngs(*key: int) -> Iterator[None]:
-    """Run a block under Python, NumPy and torch RNGs seeded from ``key``; restore the outer states after."""
-    state = random.getstate(), np.random.get_state(), torch.get_rng_state()
+def seed_all(*key: int) -> None:
+    """Seed Python's, NumPy's and torch's global RNGs from ``key`` (a tuple of ints)."""
     s = np.random.SeedSequence([int(k) for k in key]).generate_state(2)
     random.seed(int(s[0]))
     np.random.seed(int(s[0]))
     torch.manual_seed(int(s[1]))
+
+
+@contextlib.contextmanager
+def seeded_rngs(*key: int) -> Iterator[None]:
+    """Run a block under Python, NumPy and torch RNGs seeded from ``key``; restore the outer states after."""
+    state = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    seed_all(*key)
     try:
         yield
     finally:
@@ -131,10 +136,7 @@ class IterSeedHook(Hook):
         self.seed = seed
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
-        s = np.random.SeedSequence([self.seed, 1_000_003, runner.iter]).generate_state(2)
-        random.seed(int(s[0]))
-        np.random.seed(int(s[0]))
-        torch.manual_seed(int(s[1]))
+        seed_all(self.seed, 1_000_003, runner.iter)  # a stream apart from the data draws' (seed, draw)
 
 
 @HOOKS.register_module()
@@ -177,15 +179,6 @@ class LossLogHook(Hook):
     def before_run(self, runner) -> None:
         from mmengine.dist import is_main_process
         self.main = is_main_process()
-        if self.main:  # (after MMEngine's load_or_resume: runner.iter is where a resumed run goes on)
-            from dvclive import Live
-
-            from stylenorm.io import truncate_live_logs
-            if runner.iter > 0:
-                truncate_live_logs(Path(self.live_dir), runner.iter)
-            else:
-                shutil.rmtree(self.live_dir, ignore_errors=True)
-            self.live = Live(dir=self.live_dir, report=None, save_dvc_exp=False, dvcyaml=None, resume=runner.iter > 0)
         self._val_loader = None
         if self.main and self.val_dataloader_cfg:
             # Built directly, without MMEngine's sampler: that one broadcasts a seed, a collective
@@ -198,6 +191,19 @@ class LossLogHook(Hook):
             self._val_loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, keep), batch_size=1,
                                                            collate_fn=pseudo_collate, num_workers=0,
                                                            generator=torch.Generator().manual_seed(0))
+
+    def before_train(self, runner) -> None:
+        # After MMEngine's load_or_resume (before_run comes earlier): runner.iter is where a resumed
+        # run goes on, so the logs of the killed run are kept up to that step.
+        if self.main:
+            from dvclive import Live
+
+            from stylenorm.io import truncate_live_logs
+            if runner.iter > 0:
+                truncate_live_logs(Path(self.live_dir), runner.iter)
+            else:
+                shutil.rmtree(self.live_dir, ignore_errors=True)
+            self.live = Live(dir=self.live_dir, report=None, save_dvc_exp=False, dvcyaml=None, resume=runner.iter > 0)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         # loss: what is optimised (decode + auxiliary heads); loss_ce: the decode head's cross-entropy
@@ -359,8 +365,7 @@ def train_segmenter(cfg: Config, model_dir: Path, stop_after: int | None = None)
     last = work / "last_checkpoint"
     same_run = (work / FINGERPRINT).exists() and (work / FINGERPRINT).read_text() == fp and last.exists()
     if same_run:
-        ckpt = Path(last.read_text().strip())
-        ckpt = ckpt if ckpt.is_absolute() else work / ckpt.name
+        ckpt = work / Path(last.read_text().strip()).name  # MMEngine writes an absolute path; the folder may have moved
         cfg.resume, cfg.load_from = True, str(ckpt)
         if rank == 0:
             print(f"resuming from {ckpt}")

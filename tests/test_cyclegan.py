@@ -266,12 +266,12 @@ def test_gradient_penalty_enters_the_discriminators_loss():
 
 def test_config_loads_strictly_and_checks_ranges():
     raw = dataclasses.asdict(TINY)
-    assert from_dict(CycleGANFit, raw, "cyclegan") == TINY
-    with pytest.raises(ConfigError, match="cyclegan.gan_mode"):
-        from_dict(CycleGANFit, {**raw, "gan_mode": "hinge"}, "cyclegan")
-    with pytest.raises(ConfigError, match="cyclegan.gp_weight"):
+    assert from_dict(CycleGANFit, raw, "cyclegan.fit") == TINY
+    with pytest.raises(ConfigError, match=r"cyclegan\.fit\.gan_mode"):
+        from_dict(CycleGANFit, {**raw, "gan_mode": "hinge"}, "cyclegan.fit")
+    with pytest.raises(ConfigError, match=r"cyclegan\.fit\.gp_weight"):
         CycleGANFit(gan_mode="wgangp")
-    with pytest.raises(ConfigError, match="cyclegan.crop_size"):
+    with pytest.raises(ConfigError, match=r"cyclegan\.fit\.crop_size"):
         CycleGANFit(new_size=300, crop_size=258)
-    with pytest.raises(ConfigError, match="cyclegan.decay_iterations"):
+    with pytest.raises(ConfigError, match=r"cyclegan\.fit\.decay_iterations"):
         CycleGANFit(iterations=10, decay_iterations=11)

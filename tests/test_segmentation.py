@@ -161,13 +161,19 @@ def test_validation_loss_interval_does_not_change_the_weights(seg_data, project)
 
 
 def test_resumed_segmenter_ends_with_the_uninterrupted_weights(seg_data, project, capsys):
-    full = _train(seg_data, project, "full", iterations=4, checkpoint_every=2)
-    _train(seg_data, project, "res", iterations=4, checkpoint_every=2, stop_after=3)
+    # Checkpoints, logs and validation losses every 2 iterations: the run "killed" after 2 resumes there
+    # and its logs continue where the uninterrupted run's do.
+    every = dict(iterations=4, checkpoint_every=2, log_every=2, val_loss_every=2)
+    full = _train(seg_data, project, "full", **every)
+    _train(seg_data, project, "res", stop_after=2, **every)
     capsys.readouterr()
-    resumed = _train(seg_data, project, "res", iterations=4, checkpoint_every=2)
+    resumed = _train(seg_data, project, "res", **every)
     assert "resuming from" in capsys.readouterr().out
     _assert_same_weights(full, resumed)
-    other = _train(seg_data, project, "res", iterations=4, checkpoint_every=2, lr=0.05)  # another run: starts afresh
+    for log in ("train/loss.tsv", "train/loss_ce.tsv", "val/loss_ce.tsv"):  # the Fig.-4 curves survive the resume
+        curves = [(project / run / "work/live/plots/metrics" / log).read_text() for run in ("full", "res")]
+        assert curves[0] == curves[1] and len(curves[0].splitlines()) > 2, log
+    other = _train(seg_data, project, "res", lr=0.05, **every)  # another run: starts afresh
     assert any(not torch.equal(full[k], other[k]) for k in full)
 
 

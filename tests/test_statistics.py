@@ -94,3 +94,31 @@ def test_missing_cell_names_its_file(tmp_path, monkeypatch):
     _write_cell("identity", 0, 0.3, 0.3)
     with pytest.raises(FileNotFoundError, match=r"metrics/eval/identity-seed1\.json"):
         load_cells(["identity"], [0, 1])
+
+
+def _write_per_image(name, seed, test_set, inter, union):
+    out = paths.eval_dir(name, seed)
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez(out / f"per_image_{test_set}.npz", ids=np.arange(len(inter)), intersection=inter, union=union)
+
+
+def test_single_seed_bootstrap_is_paired_across_models_and_sets(tmp_path, monkeypatch):
+    """One seed: every model and every set of a domain share one resample of that domain's test images,
+    so a normalizer whose per-image counts equal identity's differs by exactly zero in every draw."""
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    union = rng.integers(50, 100, (30, 4))
+    inter = (union * rng.random((30, 4))).astype(int)
+    for name in ("identity", "unit"):
+        for test_set in ("cityscapes", "gta5_normalized"):
+            _write_per_image(name, 0, test_set, inter, union)
+        _write_cell(name, 0, 0.4, 0.4)
+    _write_per_image("unit", 0, "gta5_raw", inter, union)  # identity has no raw set of its own: its GTA5 is raw
+    metrics = json.loads(paths.eval_metrics_path("unit", 0).read_text())
+    metrics["mIoU"]["gta5_raw"] = 0.4
+    paths.eval_metrics_path("unit", 0).write_text(json.dumps(metrics))
+    table = grid_table(load_cells(["identity", "unit"], [0]), confidence=0.95, resamples=300, boot_seed=0)
+    for column in ("Cityscapes", "GTA5", "Average", "GTA5 raw"):
+        row = table["unit"][column]
+        assert row["delta_ci_low"] == row["delta_ci_high"] == 0.0, column
+    assert table["unit"]["GTA5"]["ci_low"] < table["unit"]["GTA5"]["ci_high"]  # the mIoU itself does vary

@@ -247,6 +247,16 @@ def test_translate_geometry_of_the_study_and_alignment():
     assert 4.0 <= shift_stretch <= 7.0  # 1800 * (931 / 928 - 1) = 5.8 px: the study's misalignment
 
 
+def test_stretch_and_pad_agree_where_nothing_is_floored():
+    """The embedded default's 478x263 -> 232x128 is already a multiple of 4: both alignments give the
+    same image there, so `stretch` costs nothing on the embedded data (only at sizes it floors)."""
+    img = Image.fromarray(np.random.default_rng(2).integers(0, 255, (263, 478, 3), dtype=np.uint8))
+    kw = dict(new_size=128, full_resolution=False, device=CPU, n_down=2, upsample="bicubic")
+    a = translate_batch(CropIdentity(), [img], align="stretch", **kw)[0]
+    b = translate_batch(CropIdentity(), [img], align="pad", **kw)[0]
+    assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
 @pytest.fixture(scope="module")
 def paper_generator():
     """The paper profile's geometry (2 downsamplings) with a narrow width, to keep the test fast."""
