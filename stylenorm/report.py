@@ -252,8 +252,9 @@ def qualitative_grid(normalizers: list[str], seed: int, fit_seed: int, ids: dict
             cells = [cell(paths.sampled_dir(domain) / paths.IMAGES / f"{i}.png"),
                      np.asarray(gt.convert("RGB").resize((w, height), Image.NEAREST))]
             for n in normalizers:
-                if domain == "gta5" and n != BASELINE:
-                    cells.append(cell(paths.normalized_dir(n, fit_seed, domain) / paths.IMAGES / f"{i}.png"))
+                if n != BASELINE:  # the normalizer's input: normalized GTA5; Cityscapes is raw for every model
+                    src = paths.normalized_dir(n, fit_seed, domain) if domain == "gta5" else paths.sampled_dir(domain)
+                    cells.append(cell(src / paths.IMAGES / f"{i}.png"))
                 cells.append(cell(paths.eval_dir(n, seed) / "pred" / sets[domain] / f"{i}.png", nearest=True))
             width = min(c.shape[1] for c in cells)
             rows.append(np.concatenate([c[:, :width] for c in cells], axis=1))
