@@ -3,12 +3,15 @@
 VENV ?= .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: env repro test bench
+.PHONY: env repro test bench check-repro
 env:
 	@bash scripts/bootstrap.sh
 
 repro: env
 	dvc repro
+
+check-repro: env
+	python scripts/check_reproduction.py
 
 test: env
 	python -m pytest
