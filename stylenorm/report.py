@@ -25,7 +25,8 @@ BASELINE = "identity"
 COLUMNS = {"Cityscapes": "cityscapes", "GTA5": "gta5_normalized", "Average": "average"}  # column -> mIoU key
 EXTRA_COLUMNS = {"GTA5 raw": "gta5_raw"}  # shown when evaluate scored it
 STUDY = {"identity": (0.48, 0.46, 0.47), "unit": (0.51, 0.41, 0.46)}  # as reported (Cityscapes, GTA5, Average)
-LABEL = {"identity": "identity (raw; the study's baseline)", "unit": "UNIT"}
+LABEL = {"identity": "identity (raw; the study's baseline)", "unit": "UNIT", "cyclegan": "CycleGAN", "fda": "FDA",
+         "histmatch": "histogram matching", "reinhard": "Reinhard"}  # display names; a missing one shows the module name
 
 
 def load_cells(normalizers, seeds) -> dict[str, dict[int, dict]]:
@@ -109,10 +110,15 @@ def _fmt(iv: dict, digits: int = 2) -> str:
     return f"{iv['mean']:.{digits}f} ± {half:.{digits}f}"
 
 
+def _fmt_p(p: float) -> str:
+    """Two decimals, but never "p = 0.00": below 0.01 one significant digit more, below 0.001 a bound."""
+    return f"p = {p:.2f}" if p >= 0.01 else f"p = {p:.3f}" if p >= 0.001 else "p < 0.001"
+
+
 def _fmt_delta(row: dict) -> str:
     if "delta_vs_identity" not in row:
         return ""
-    p = "" if math.isnan(row["p_value"]) else f", p = {row['p_value']:.2f}"
+    p = "" if math.isnan(row["p_value"]) else f", {_fmt_p(row['p_value'])}"
     ci = "" if math.isnan(row["delta_ci_low"]) else f" [{row['delta_ci_low']:+.3f}, {row['delta_ci_high']:+.3f}]"
     return f"{row['delta_vs_identity']:+.3f}{ci}{p} ({row['n_up']}↑ {row['n_down']}↓)"
 

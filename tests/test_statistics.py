@@ -122,3 +122,13 @@ def test_single_seed_bootstrap_is_paired_across_models_and_sets(tmp_path, monkey
         row = table["unit"][column]
         assert row["delta_ci_low"] == row["delta_ci_high"] == 0.0, column
     assert table["unit"]["GTA5"]["ci_low"] < table["unit"]["GTA5"]["ci_high"]  # the mIoU itself does vary
+
+
+def test_small_p_values_keep_a_significant_digit_and_labels_name_every_normalizer():
+    from stylenorm.report import LABEL, _fmt_delta
+    from stylenorm.normalizers import available
+    row = dict(delta_vs_identity=0.027, delta_ci_low=0.020, delta_ci_high=0.034, n_up=3, n_down=0)
+    assert ", p = 0.04 " in _fmt_delta({**row, "p_value": 0.04}) + " "
+    assert ", p = 0.003 " in _fmt_delta({**row, "p_value": 0.0031}) + " "  # not "p = 0.00"
+    assert ", p < 0.001 " in _fmt_delta({**row, "p_value": 0.0002}) + " "
+    assert set(available()) <= set(LABEL)  # every row of the table gets a display name
