@@ -66,11 +66,15 @@ def compare_json(committed, rebuilt) -> dict:
             "timings_moved": sorted(set(moved) - set(results))}
 
 
-def lock_hashes(lock_text: str) -> dict[str, str]:
-    """``{stage:out path: md5}`` of every output recorded in a dvc.lock."""
-    lock = yaml.safe_load(lock_text) or {}
-    return {f"{stage}:{out['path']}": out.get("md5", "")
-            for stage, entry in (lock.get("stages") or {}).items() for out in entry.get("outs", [])}
+def lock_stages(root: Path) -> dict:
+    """The ``stages`` of ``root``/dvc.lock (empty when there is none)."""
+    path = root / "dvc.lock"
+    return ((yaml.safe_load(path.read_text()) or {}).get("stages") or {}) if path.exists() else {}
+
+
+def lock_hashes(lock: dict) -> dict[str, str]:
+    """``{stage:out path: md5}`` of every output recorded in a dvc.lock's ``stages``."""
+    return {f"{stage}:{out['path']}": out.get("md5", "") for stage, entry in lock.items() for out in entry.get("outs", [])}
 
 
 def compare(committed_root: Path, rebuilt_root: Path, stages: set[str] | None = None) -> dict:
@@ -88,11 +92,11 @@ def compare(committed_root: Path, rebuilt_root: Path, stages: set[str] | None = 
         files[rel] = (compare_json(json.loads(path.read_text()), json.loads(other.read_text()))
                       if other.exists() else {"missing_file": True})
     incomplete = sorted(rel for rel, c in files.items() if c.get("missing_file") or c.get("missing") or c.get("added"))
-    lock_a, lock_b = ((r / "dvc.lock").read_text() if (r / "dvc.lock").exists() else "" for r in (committed_root, rebuilt_root))
-    hashes_a, hashes_b = lock_hashes(lock_a), lock_hashes(lock_b)
+    lock_a = lock_stages(committed_root)
+    hashes_a, hashes_b = lock_hashes(lock_a), lock_hashes(lock_stages(rebuilt_root))
     same = sorted(k for k in hashes_a if hashes_a[k] and hashes_b.get(k) == hashes_a[k])
     differ = sorted(k for k in hashes_a if k not in same)
-    stale = sorted(set((yaml.safe_load(lock_a) or {}).get("stages") or {}) - stages) if stages is not None else []
+    stale = sorted(set(lock_a) - stages) if stages is not None else []
     return {"reproduced": same_table and not incomplete and not stale,
             "table_identical": same_table, "metrics_incomplete": incomplete, "stale_lock_entries": stale,
             "table_committed": table_a.read_text(), "table_rebuilt": table_b.read_text() if table_b.exists() else None,
@@ -103,10 +107,10 @@ def environment() -> dict:
     """What floating-point results depend on: CPU model and its bf16 support, threads, library versions."""
     import platform
     import torch
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    return {"cpu": cpu, "cpu_bf16": "avx512_bf16" in flags or "amx_bf16" in flags, "cpus": os.cpu_count(),
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    cpu = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
+               platform.processor())
+    return {"cpu": cpu, "cpu_bf16": "avx512_bf16" in info or "amx_bf16" in info, "cpus": os.cpu_count(),
             "torch_threads": torch.get_num_threads(), "torch": torch.__version__, "python": platform.python_version()}
 
 

@@ -114,7 +114,7 @@ def test_repro_runs_the_grid_then_nothing(reproduced, repo):
 def test_a_fresh_clone_reproduces_the_committed_tables(repo, tmp_path):
     """#8: results committed from a `dvc repro` are rebuilt, to the printed precision, by a fresh clone
     (no cache, no checkpoint); a hand-edited number is caught."""
-    import importlib.util
+    from scripts import check_reproduction as check
     shutil.copy2(REPO / ".gitignore", repo / ".gitignore")  # the trainers' resume points stay out of git
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-qm", "results"], repo)
@@ -129,9 +129,6 @@ def test_a_fresh_clone_reproduces_the_committed_tables(repo, tmp_path):
     assert report["reproduced"] and not report["stale_lock_entries"] and not report["metrics_incomplete"]
     assert {f"{s}@{n}-{k}" for s in ("train_seg", "evaluate") for n, k in GRID} | {"report"} <= ran_stages(proc.stdout)
     assert {f"fetch@{d}:data/sampled/{d}" for d in ("cityscapes", "gta5")} <= set(report["outputs_identical"])
-    spec = importlib.util.spec_from_file_location("check_reproduction", REPO / "scripts" / "check_reproduction.py")
-    check = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(check)
     table = work / "committed" / "metrics" / "table.md"
     row = next(line for line in table.read_text().splitlines() if line.startswith("| UNIT |"))
     first = row.split("|")[2].strip()  # "0.xx ± 0.xx"

@@ -1,7 +1,6 @@
 """scripts/check_reproduction.py: what counts as "a fresh clone reproduces the committed results"."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -10,11 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from scripts import check_reproduction as check
 
-_spec = importlib.util.spec_from_file_location("check_reproduction", REPO / "scripts" / "check_reproduction.py")
-check = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(check)
 
 TABLE = "| identity | 0.19 ± 0.01 |\n| unit | 0.21 ± 0.01 |\n"
 LOCK = """schema: '2.0'
