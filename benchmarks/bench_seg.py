@@ -26,7 +26,7 @@ from mmengine.runner import Runner
 from stylenorm import paths
 from stylenorm.config import load_params
 from stylenorm.segmentation import build_config, load_segmenter, predict, train_segmenter
-from stylenorm.study import seg_sources
+from stylenorm.protocols.mixed import Mixed
 
 
 def iteration_times(cfg) -> tuple[np.ndarray, Runner]:
@@ -48,8 +48,8 @@ def main() -> None:
         def cfg_for(name, **seg_changes):
             seg = dataclasses.replace(params.seg, iterations=args.iters, val_loss_every=10**9, log_every=10,
                                       checkpoint_every=10**9, **seg_changes)
-            return build_config(seg, train_sources=seg_sources("identity", 0, "train"),
-                                val_sources=seg_sources("identity", 0, "val"), seed=0, device=params.base.device,
+            return build_config(seg, train_sources=Mixed().train_sources("identity", 0, "train"),
+                                val_sources=Mixed().train_sources("identity", 0, "val"), seed=0, device=params.base.device,
                                 num_workers=params.base.num_workers, work_dir=Path(tmp) / name,
                                 live_dir=Path(tmp) / name / "live")
         stock = cfg_for("stock", precision="fp32", channels_last=False)

@@ -35,9 +35,11 @@ class Base:
 
 @dataclass(frozen=True)
 class Study:
+    protocols: tuple[str, ...]
     normalizers: tuple[str, ...]
     seeds: tuple[int, ...]
     fit_seeds: tuple[int, ...]
+    oracles: tuple[Domain, ...]
 
     def fit_seed(self, seed: int) -> int:
         """The normalizer seed a segmenter trained with ``seed`` uses: the one fit seed, or its own."""
@@ -196,12 +198,29 @@ class StageSections:
 @dataclass(frozen=True)
 class Params(StageSections):
     normalizers: dict = dataclasses.field(default_factory=dict)  # name -> its raw params section
+    protocols: dict = dataclasses.field(default_factory=dict)  # name -> its raw params section
 
     def normalizer(self, name: str) -> "NormalizerSection":
         """Normalizer ``name``'s section, loaded strictly into its class's Fit / Apply dataclasses."""
         if name not in self.normalizers:
             raise ConfigError(f"no params section for normalizer {name!r} (sections: {', '.join(sorted(self.normalizers))})")
         return load_normalizer_section(name, self.normalizers[name])
+
+    def protocol(self, name: str):
+        """Protocol ``name``, built from its section (loaded strictly into the class's Params)."""
+        from stylenorm.protocols import get
+        if name not in self.protocols:
+            raise ConfigError(f"no params section for protocol {name!r} (sections: {', '.join(sorted(self.protocols))})")
+        try:
+            cls = get(name)
+        except KeyError as err:
+            raise ConfigError(f"{name}: {err.args[0]}") from None
+        try:
+            return cls(from_dict(cls.Params, self.protocols[name] or {}, name))
+        except ValueError as err:
+            if isinstance(err, ConfigError):
+                raise
+            raise ConfigError(f"{name}: {err}") from None
 
 
 @dataclass(frozen=True)
@@ -298,20 +317,22 @@ def from_dict(cls: type, raw: Any, key: str = "") -> Any:
 
 def _load_sections(raw: Any) -> Params:
     """Stage sections as typed above, strictly. Every other top-level key must be the section of a
-    normalizer module (``stylenorm/normalizers/<key>.py``); its contents are loaded strictly when the
-    normalizer is used (``Params.normalizer``), so a stage that uses no normalizer imports none."""
-    from stylenorm.normalizers import available
+    normalizer module (``stylenorm/normalizers/<key>.py``) or of a protocol module
+    (``stylenorm/protocols/<key>.py``); their contents are loaded strictly when used
+    (``Params.normalizer`` / ``Params.protocol``), so a stage imports only the modules it uses."""
+    from stylenorm import normalizers, protocols
     if not isinstance(raw, dict):
         raise ConfigError(f"params: expected a mapping, got {type(raw).__name__}")
     stage_keys = [f.name for f in dataclasses.fields(StageSections)]
-    names = available()
-    unknown = sorted(set(raw) - set(stage_keys) - set(names))
+    names, protocol_names = normalizers.available(), protocols.available()
+    unknown = sorted(set(raw) - set(stage_keys) - set(names) - set(protocol_names))
     if unknown:
         raise ConfigError(f"unknown key(s) {', '.join(unknown)} (sections: {', '.join(stage_keys)}; "
-                          f"normalizers: {', '.join(names)})")
-    sections = {k: v for k, v in raw.items() if k in names}
+                          f"normalizers: {', '.join(names)}; protocols: {', '.join(protocol_names)})")
     stages = from_dict(StageSections, {k: v for k, v in raw.items() if k in stage_keys})
-    return Params(**{k: getattr(stages, k) for k in stage_keys}, normalizers=sections)
+    return Params(**{k: getattr(stages, k) for k in stage_keys},
+                  normalizers={k: v for k, v in raw.items() if k in names},
+                  protocols={k: v for k, v in raw.items() if k in protocol_names})
 
 
 def load_params(path: str | Path = PARAMS_PATH) -> Params:
@@ -348,6 +369,12 @@ def validate(params: Params, path: Path) -> None:
         need(name in params.normalizers, f"study.normalizers[{i}]",
              f"{name!r} has no params section (normalizers with one: {', '.join(sorted(params.normalizers))})")
     need(len(set(st.normalizers)) == len(st.normalizers), "study.normalizers", "has duplicates")
+    need(len(st.protocols) >= 1 and len(set(st.protocols)) == len(st.protocols), "study.protocols",
+         "must name at least one protocol, without duplicates")
+    for i, name in enumerate(st.protocols):
+        need(name in params.protocols, f"study.protocols[{i}]",
+             f"{name!r} has no params section (protocols with one: {', '.join(sorted(params.protocols))})")
+    need(len(set(st.oracles)) == len(st.oracles), "study.oracles", "has duplicates")
     need(len(st.seeds) >= 1 and len(set(st.seeds)) == len(st.seeds), "study.seeds", "must be distinct seeds, at least one")
     need(len(st.fit_seeds) == 1 or list(st.fit_seeds) == list(st.seeds), "study.fit_seeds",
          "must be one seed (every segmenter shares the fitted normalizer) or the same list as study.seeds (re-fit per seed)")

@@ -1,10 +1,12 @@
 """Score a trained segmenter on test (and validation) sets: confusion matrices -> mIoU (stylenorm.metrics).
 
-A *set* is named by the images it holds, so a column never changes meaning with a parameter:
-``cityscapes`` (raw Cityscapes), ``gta5_normalized`` (GTA5 after the cell's normalizer, as the
-study scored its UNIT-mapped model; raw for ``identity``), ``gta5_raw`` (untranslated GTA5,
-on request). ``pooled`` adds the Cityscapes and normalized-GTA5 confusion matrices (every test
-pixel counts once); ``average`` is the mean of the two domains' mIoU, the study's column.
+Which sets a cell is scored on is its protocol's (``stylenorm.protocols``); a set is named by the
+images it holds, so a column never changes meaning with a parameter: ``cityscapes`` / ``gta5``
+(raw test images), ``gta5_normalized`` (GTA5 after the cell's normalizer, as the first study
+scored its UNIT-mapped model; raw for ``identity``), ``gta5_raw`` (untranslated GTA5 beside it,
+on request). With a protocol's ``pooled`` sets (the first study's Cityscapes and normalized GTA5),
+``pooled`` adds their confusion matrices (every test pixel counts once) and ``average`` is the
+mean of their mIoU, the study's column.
 
 Per image, the per-class intersections (TP) and unions (TP + FP + FN) are kept too: summing
 them over any resample of the test images gives that resample's IoU exactly, which is what a
@@ -12,7 +14,7 @@ test-set bootstrap needs (``stylenorm.statistics.bootstrap_miou``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
 from pathlib import Path
 
 import numpy as np
@@ -21,23 +23,7 @@ from tqdm import tqdm
 
 from stylenorm import labels, paths
 from stylenorm.metrics import confusion_matrix, summarize
-
-
-@dataclass(frozen=True)
-class TestSet:
-    domain: str  # whose labels and split list
-    split: str  # [test | val]
-    images_dir: Path  # where its images are read from
-
-
-def test_sets(normalizer: str, fit_seed: int, *, gta5_raw: bool, split: str = "test") -> dict[str, TestSet]:
-    """The first study's sets: raw Cityscapes, normalized GTA5 and (``gta5_raw``) raw GTA5."""
-    raw_gta5 = paths.sampled_dir("gta5") / paths.IMAGES
-    sets = {"cityscapes": TestSet("cityscapes", split, paths.sampled_dir("cityscapes") / paths.IMAGES),
-            "gta5_normalized": TestSet("gta5", split, paths.normalized_dir(normalizer, fit_seed, "gta5") / paths.IMAGES)}
-    if gta5_raw and normalizer != "identity":
-        sets["gta5_raw"] = TestSet("gta5", split, raw_gta5)
-    return sets
+from stylenorm.protocols.base import TestSet
 
 
 def colourise(train_ids: np.ndarray) -> Image.Image:
@@ -53,7 +39,7 @@ def intersection_union(conf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def evaluate_sets(predict, sets: dict[str, TestSet], out_dir: Path, qualitative: int = 0,
-                  resize_predictions: bool = False) -> dict:
+                  resize_predictions: bool = False, pooled: tuple[str, ...] = ()) -> dict:
     """Run ``predict(image_path) -> train ids`` over each set; write confusions, per-image
     intersections/unions and a few colourised predictions into ``out_dir``.
 
@@ -85,15 +71,43 @@ def evaluate_sets(predict, sets: dict[str, TestSet], out_dir: Path, qualitative:
         np.save(out_dir / f"confusion_{name}.npy", conf)
         np.savez_compressed(out_dir / f"per_image_{name}.npz", ids=np.array(ids), intersection=inter, union=union)
         confusions[name] = conf
-    return results_from_confusions(confusions)
+    return results_from_confusions(confusions, pooled)
 
 
-def results_from_confusions(confusions: dict[str, np.ndarray]) -> dict:
+def results_from_confusions(confusions: dict[str, np.ndarray], pooled: tuple[str, ...] = ()) -> dict:
+    """mIoU, pixel accuracy and per-class IoU per set; with ``pooled`` sets also ``pooled`` (their
+    confusions summed) and ``average`` (the mean of their mIoU)."""
     per_set = {name: summarize(conf) for name, conf in confusions.items()}
-    per_set["pooled"] = summarize(confusions["cityscapes"] + confusions["gta5_normalized"])
-    average = (per_set["cityscapes"]["mIoU"] + per_set["gta5_normalized"]["mIoU"]) / 2
+    extra = {}
+    if pooled:
+        per_set["pooled"] = summarize(sum(confusions[k] for k in pooled))
+        extra["average"] = sum(per_set[k]["mIoU"] for k in pooled) / len(pooled)
     return {
-        "mIoU": {**{k: v["mIoU"] for k, v in per_set.items()}, "average": average},
+        "mIoU": {**{k: v["mIoU"] for k, v in per_set.items()}, **extra},
         "aAcc": {k: v["aAcc"] for k, v in per_set.items()},
         "IoU": {k: v["IoU"] for k, v in per_set.items()},
     }
+
+
+def evaluate_cell(protocol: str, row: str, seed: int, test_sets: dict, val_sets: dict, params, *,
+                  pooled: tuple[str, ...] = (), resize_predictions: bool = False) -> dict:
+    """Score cell (protocol, row, seed)'s segmenter on ``test_sets`` (and ``val_sets``, for tuning);
+    write data/eval/... and metrics/eval/...; return the test mIoU per set."""
+    if params.base.device == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    from stylenorm.device import resolve_device
+    from stylenorm.io import atomic_dir, remove_outputs, write_json
+    from stylenorm.segmentation import load_segmenter, predict
+    model = load_segmenter(paths.seg_dir(protocol, row, seed), str(resolve_device(params.base.device)))
+    out_dir, metrics_path = paths.eval_dir(protocol, row, seed), paths.eval_metrics_path(protocol, row, seed)
+    remove_outputs(out_dir, metrics_path)
+    with atomic_dir(out_dir) as tmp:
+        results = evaluate_sets(lambda p: predict(model, p), test_sets, tmp, qualitative=params.evaluate.qualitative,
+                                resize_predictions=resize_predictions, pooled=pooled)
+        (tmp / "val").mkdir()
+        val = evaluate_sets(lambda p: predict(model, p), val_sets, tmp / "val", resize_predictions=resize_predictions,
+                            pooled=pooled)
+    write_json(metrics_path, {**results, "val": {"mIoU": val["mIoU"], "aAcc": val["aAcc"]}})
+    return results["mIoU"]
+
+

@@ -2,7 +2,7 @@
 
 dvc.yaml spells the same paths (DVC cannot import Python); ``tests/test_pipeline.py``
 checks that the two agree, so change them together. A *cell* of the study grid is a
-(normalizer, seed) pair; every path below a cell names both.
+(protocol, normalizer, seed) triple; every path below a cell names all three.
 
 Layout (all relative to the repository root)::
 
@@ -15,14 +15,16 @@ Layout (all relative to the repository root)::
     models/normalizers/<name>/seed<s>/           fit: what apply needs (a translator's model.pt + config.yaml), live/ logs
     models/normalizers_work/<name>/seed<s>/      fit: resume point (checkpoint, logs in progress), kept between runs
     data/normalized/<name>/seed<s>/<domain>/     normalize: images/<id>.png, every sampled image of <domain> in the other's style
-    metrics/normalize/<name>-seed<s>.json        normalize: throughput
-    models/seg/<name>/seed<k>/                   train_seg: model.pth, config.py (resolved)
-    models/seg_work/<name>/seed<k>/              train_seg: MMEngine work_dir and resume checkpoint, kept between runs
-    models/seg_live/<name>/seed<k>/              train_seg: DVCLive training and validation loss
-    data/eval/<name>/seed<k>/                    evaluate: confusion_<set>.npy, per_image_<set>.npz, pred/<set>/<id>.png
-    metrics/eval/<name>-seed<k>.json             evaluate: mIoU, per-class IoU, pixel accuracy per test (and val) set
-    metrics/table.md, table.json                 report: Table 1 with intervals, paired differences
-    plots/                                       report: grid_miou.csv, per_class_iou/, confusion/, qualitative.png
+    metrics/normalize/<name>-seed<s>-<domain>.json  normalize: throughput
+    models/seg/<protocol>/<name>/seed<k>/        train_seg: model.pth, config.py (resolved)
+    models/seg_work/<protocol>/<name>/seed<k>/   train_seg: MMEngine work_dir and resume checkpoint, kept between runs
+    models/seg_live/<protocol>/<name>/seed<k>/   train_seg: DVCLive training and validation loss
+    data/eval/<protocol>/<name>/seed<k>/         evaluate: confusion_<set>.npy, per_image_<set>.npz, pred/<set>/<id>.png
+    metrics/eval/<protocol>/<name>-seed<k>.json  evaluate: mIoU, per-class IoU, pixel accuracy per test (and val) set
+    .../oracle/<domain>/seed<k>...               train_oracle / evaluate_oracle: the same, for a segmenter
+                                                 trained on <domain> alone (the protocol slot holds ``oracle``)
+    metrics/table.md, table.json                 report: one table per protocol with intervals, paired differences
+    plots/                                       report: grid_miou.csv, per_class_iou/, confusion/, qualitative/
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ METRICS_DIR = Path("metrics")
 PLOTS_DIR = Path("plots")
 MODELS_DIR = Path("models")
 
-# The first study's direction: GTA5 (source, A) into the Cityscapes style (target, B).
+# The translators' sides: A = GTA5, B = Cityscapes (the first study's direction, A into B's style).
 SOURCE_DOMAIN, TARGET_DOMAIN = "gta5", "cityscapes"
 
 # Inside a sampled/unified/normalized domain directory.
@@ -81,42 +83,42 @@ def fit_work_dir(name: str, seed: int) -> Path:
     return MODELS_DIR / "normalizers_work" / name / f"seed{seed}"
 
 
-def normalized_root(name: str, seed: int) -> Path:
-    return DATA_DIR / "normalized" / name / f"seed{seed}"
-
-
 def normalized_dir(name: str, seed: int, domain: str) -> Path:
     """Every sampled image of ``domain`` after normalizer ``name`` (fit seed ``seed``): images/<id>.png."""
-    return normalized_root(name, seed) / domain
+    return DATA_DIR / "normalized" / name / f"seed{seed}" / domain
 
 
-def normalize_report_path(name: str, seed: int) -> Path:
-    return METRICS_DIR / "normalize" / f"{name}-seed{seed}.json"
+def normalize_report_path(name: str, seed: int, domain: str) -> Path:
+    return METRICS_DIR / "normalize" / f"{name}-seed{seed}-{domain}.json"
 
 
 # ----------------------------------------------------------------------------- segmenters
-def cell_name(name: str, seed: int) -> str:
-    return f"{name}-seed{seed}"
+# A cell is (protocol, row, seed): the row is a normalizer, or for ORACLE a domain.
+ORACLE = "oracle"
 
 
-def seg_dir(name: str, seed: int) -> Path:
-    return MODELS_DIR / "seg" / name / f"seed{seed}"
+def cell_name(protocol: str, name: str, seed: int) -> str:
+    return f"{protocol}/{name}-seed{seed}"
 
 
-def seg_work_dir(name: str, seed: int) -> Path:
-    return MODELS_DIR / "seg_work" / name / f"seed{seed}"
+def seg_dir(protocol: str, name: str, seed: int) -> Path:
+    return MODELS_DIR / "seg" / protocol / name / f"seed{seed}"
 
 
-def seg_live_dir(name: str, seed: int) -> Path:
-    return MODELS_DIR / "seg_live" / name / f"seed{seed}"
+def seg_work_dir(protocol: str, name: str, seed: int) -> Path:
+    return MODELS_DIR / "seg_work" / protocol / name / f"seed{seed}"
 
 
-def eval_dir(name: str, seed: int) -> Path:
-    return DATA_DIR / "eval" / name / f"seed{seed}"
+def seg_live_dir(protocol: str, name: str, seed: int) -> Path:
+    return MODELS_DIR / "seg_live" / protocol / name / f"seed{seed}"
 
 
-def eval_metrics_path(name: str, seed: int) -> Path:
-    return METRICS_DIR / "eval" / f"{cell_name(name, seed)}.json"
+def eval_dir(protocol: str, name: str, seed: int) -> Path:
+    return DATA_DIR / "eval" / protocol / name / f"seed{seed}"
+
+
+def eval_metrics_path(protocol: str, name: str, seed: int) -> Path:
+    return METRICS_DIR / "eval" / f"{cell_name(protocol, name, seed)}.json"
 
 
 def fetch_report_path(domain: str) -> Path:
@@ -137,9 +139,9 @@ def class_freq_plot_path(domain: str) -> Path:
 
 TABLE_MD = METRICS_DIR / "table.md"
 TABLE_JSON = METRICS_DIR / "table.json"
-GRID_PLOT = PLOTS_DIR / "grid_miou.csv"  # normalizer, column, mean, ci_low, ci_high, source (ours | study)
+GRID_PLOT = PLOTS_DIR / "grid_miou.csv"  # protocol, normalizer, column, mean, ci_low, ci_high, source (ours | study)
 GRID_FIGURE = PLOTS_DIR / "grid_miou.png"  # the same, drawn by the report (README)
 DELTA_PLOT = PLOTS_DIR / "delta_vs_identity.csv"
-PER_CLASS_IOU_DIR = PLOTS_DIR / "per_class_iou"  # <normalizer>_<set>.csv: class, IoU (mean over seeds)
-QUALITATIVE_PLOT = PLOTS_DIR / "qualitative.png"
-CONFUSION_PLOT_DIR = PLOTS_DIR / "confusion"
+PER_CLASS_IOU_DIR = PLOTS_DIR / "per_class_iou"  # <protocol>/<row>_<set>.csv: class, IoU (mean over seeds)
+QUALITATIVE_DIR = PLOTS_DIR / "qualitative"  # <protocol>.png: test images, inputs and predictions
+CONFUSION_PLOT_DIR = PLOTS_DIR / "confusion"  # <protocol>/<row>_<set>.png

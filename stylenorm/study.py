@@ -1,31 +1,26 @@
-"""What the stages of one grid cell share: a normalizer's context, and the images each cell reads."""
+"""What the stages share: a normalizer's context (fit, normalize) and the main-process test under
+torchrun. Training and scoring a cell is ``stylenorm.cells``."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from stylenorm import paths
 from stylenorm.config import DOMAINS
 from stylenorm.normalizers import Context
 
 
-def image_source(domain: str, split: str, images_dir: Path) -> dict:
-    """One entry of a segmentation dataset's ``sources``: a split list and where its images are read from."""
-    return dict(domain=domain, split=split, images=Path(images_dir).as_posix())
+def other_domain(domain: str) -> str:
+    (other,) = [d for d in DOMAINS if d != domain]
+    return other
 
 
-def normalizer_context(name: str, seed: int, params) -> Context:
-    """The first study's direction (GTA5 into the Cityscapes style); only training-split images are given."""
-    return Context(source_domain=paths.SOURCE_DOMAIN, target_domain=paths.TARGET_DOMAIN, seed=seed,
+def normalizer_context(name: str, seed: int, params, source_domain: str = paths.SOURCE_DOMAIN) -> Context:
+    """Images of ``source_domain`` into the other domain's style (the first study's: GTA5 into
+    Cityscapes); only training-split images are given."""
+    return Context(source_domain=source_domain, target_domain=other_domain(source_domain), seed=seed,
                    train_images={d: paths.split_image_paths(d, "train") for d in DOMAINS},
                    device=params.base.device, num_workers=params.base.num_workers,
                    work_dir=paths.fit_work_dir(name, seed))
-
-
-def seg_sources(name: str, fit_seed: int, split: str) -> list[dict]:
-    """The first study's training data: raw Cityscapes + GTA5 after normalizer ``name``."""
-    return [image_source("cityscapes", split, paths.sampled_dir("cityscapes") / paths.IMAGES),
-            image_source("gta5", split, paths.normalized_dir(name, fit_seed, "gta5") / paths.IMAGES)]
 
 
 def is_main_process() -> bool:

@@ -43,6 +43,9 @@ def test_repository_params_load_with_every_normalizer_section():
     (lambda r: r["study"].update(seeds=[0, 0]), r"study\.seeds: must be distinct"),
     (lambda r: r["study"].update(seeds="0,1"), r"study\.seeds: expected a list"),
     (lambda r: r["study"].update(fit_seeds=[0, 1]), r"study\.fit_seeds: must be one seed .* or the same list as study\.seeds"),
+    (lambda r: r["study"].update(protocols=["mixed", "target_only"]), r"study\.protocols\[1\]: 'target_only' has no params section"),
+    (lambda r: r["study"].update(protocols=[]), r"study\.protocols: must name at least one protocol"),
+    (lambda r: r["study"].update(oracles=["synthia"]), r"study\.oracles\[0\]: 'synthia' is not one of \[cityscapes \| gta5\]"),
 ])
 def test_bad_values_fail_loudly(tmp_path, edit, message):
     with pytest.raises(ConfigError, match=message):

@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -83,8 +84,9 @@ def test_repro_runs_the_grid_then_nothing(reproduced, repo):
     stages = ran_stages(reproduced[1])
     for name in ("fetch", "unify_labels", "split"):
         assert {f"{name}@cityscapes", f"{name}@gta5"} <= stages
-    expected = {f"{s}@{n}-0" for s in ("fit", "normalize") for n in ("identity", "unit")}
-    expected |= {f"{s}@{n}-{k}" for s in ("train_seg", "evaluate") for n, k in GRID}
+    expected = {f"fit@{n}-0" for n in ("identity", "unit")}
+    expected |= {f"normalize@{n}-0-{d}" for n in ("identity", "unit") for d in ("gta5", "cityscapes")}
+    expected |= {f"{s}@mixed-{n}-{k}" for s in ("train_seg", "evaluate") for n, k in GRID}
     assert expected | {"report"} <= stages, stages
     sampled = sorted((repo / paths.sampled_dir("gta5") / paths.IMAGES).glob("*.png"))
     for name in ("identity", "unit"):
@@ -93,19 +95,20 @@ def test_repro_runs_the_grid_then_nothing(reproduced, repo):
     assert (repo / paths.fit_dir("unit", 0) / "model.pt").exists()
     assert (repo / paths.fit_work_dir("unit", 0) / "checkpoints" / "last.pt").exists()
     for name, seed in GRID:
-        metrics = json.loads((repo / paths.eval_metrics_path(name, seed)).read_text())
+        metrics = json.loads((repo / paths.eval_metrics_path("mixed", name, seed)).read_text())
         assert set(metrics["mIoU"]) >= {"cityscapes", "gta5_normalized", "pooled", "average"}
         assert set(metrics["val"]["mIoU"]) >= {"cityscapes", "gta5_normalized"}
-        assert (repo / paths.seg_dir(name, seed) / "model.pth").exists()
-        assert (repo / paths.seg_live_dir(name, seed) / "plots" / "metrics" / "val" / "loss_ce.tsv").exists()
-        assert (repo / paths.eval_dir(name, seed) / "per_image_cityscapes.npz").exists()
-    table = json.loads((repo / paths.TABLE_JSON).read_text())
+        assert (repo / paths.seg_dir("mixed", name, seed) / "model.pth").exists()
+        assert (repo / paths.seg_live_dir("mixed", name, seed) / "plots" / "metrics" / "val" / "loss_ce.tsv").exists()
+        assert (repo / paths.eval_dir("mixed", name, seed) / "per_image_cityscapes.npz").exists()
+    table = json.loads((repo / paths.TABLE_JSON).read_text())["mixed"]
     for key in ("mean", "ci_low", "ci_high", "delta_vs_identity", "p_value"):
         assert key in table["unit"]["GTA5"], key
     assert table["identity"]["Cityscapes"]["n"] == 2
     md = (repo / paths.TABLE_MD).read_text()
     assert "| identity (raw; the study's baseline) |" in md and "| UNIT |" in md and "±" in md
-    assert (repo / paths.QUALITATIVE_PLOT).exists() and len(list((repo / paths.CONFUSION_PLOT_DIR).glob("*.png"))) == 4
+    assert (repo / paths.QUALITATIVE_DIR / "mixed.png").exists()
+    assert len(list((repo / paths.CONFUSION_PLOT_DIR / "mixed").glob("*.png"))) == 4
     again = dvc("repro", cwd=repo)
     assert ran_stages(again) == set(), again
     assert "up to date" in dvc("status", cwd=repo)
@@ -127,7 +130,7 @@ def test_a_fresh_clone_reproduces_the_committed_tables(repo, tmp_path):
     assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
     report = json.loads((work / "reproduction.json").read_text())
     assert report["reproduced"] and not report["stale_lock_entries"] and not report["metrics_incomplete"]
-    assert {f"{s}@{n}-{k}" for s in ("train_seg", "evaluate") for n, k in GRID} | {"report"} <= ran_stages(proc.stdout)
+    assert {f"{s}@mixed-{n}-{k}" for s in ("train_seg", "evaluate") for n, k in GRID} | {"report"} <= ran_stages(proc.stdout)
     assert {f"fetch@{d}:data/sampled/{d}" for d in ("cityscapes", "gta5")} <= set(report["outputs_identical"])
     table = work / "committed" / "metrics" / "table.md"
     row = next(line for line in table.read_text().splitlines() if line.startswith("| UNIT |"))
@@ -144,16 +147,16 @@ def test_trained_segmenters_beat_a_constant_predictor(repo, monkeypatch):
             np.asarray(Image.open(paths.unified_dir(domain) / paths.LABELS / f"{i}.png")) for i in paths.split_ids(domain, "test")))
         constant = summarize(conf)["mIoU"]
         for name, seed in GRID:
-            trained = json.loads(paths.eval_metrics_path(name, seed).read_text())["mIoU"][test_set]
+            trained = json.loads(paths.eval_metrics_path("mixed", name, seed).read_text())["mIoU"][test_set]
             assert trained > constant, (name, seed, test_set, trained, constant)
 
 
 def test_adding_a_seed_runs_only_that_seeds_cells(repo):
     edit_params(repo, lambda p: p["study"].update(seeds=[0, 1, 2]))
     out = dvc("repro", cwd=repo)
-    assert ran_stages(out) == {"train_seg@identity-2", "train_seg@unit-2", "evaluate@identity-2", "evaluate@unit-2",
-                               "report"}, out
-    assert json.loads((repo / paths.TABLE_JSON).read_text())["unit"]["Cityscapes"]["n"] == 3
+    assert ran_stages(out) == {"train_seg@mixed-identity-2", "train_seg@mixed-unit-2", "evaluate@mixed-identity-2",
+                               "evaluate@mixed-unit-2", "report"}, out
+    assert json.loads((repo / paths.TABLE_JSON).read_text())["mixed"]["unit"]["Cityscapes"]["n"] == 3
 
 
 def test_every_normalizer_joins_the_grid_with_a_single_seed(repo):
@@ -163,8 +166,9 @@ def test_every_normalizer_joins_the_grid_with_a_single_seed(repo):
                                                   seeds=[0]))
     out = dvc("repro", cwd=repo)
     new = ("cyclegan", "fda", "histmatch", "reinhard")
-    assert ran_stages(out) == {f"{s}@{n}-0" for s in ("fit", "normalize", "train_seg", "evaluate") for n in new} | {"report"}, out
-    table = json.loads((repo / paths.TABLE_JSON).read_text())
+    assert ran_stages(out) == ({f"fit@{n}-0" for n in new} | {f"normalize@{n}-0-{d}" for n in new for d in ("gta5", "cityscapes")}
+                               | {f"{s}@mixed-{n}-0" for s in ("train_seg", "evaluate") for n in new} | {"report"}), out
+    table = json.loads((repo / paths.TABLE_JSON).read_text())["mixed"]
     assert list(table) == ["identity", "unit", *new]
     for name in new:
         row = table[name]["GTA5"]
@@ -173,27 +177,53 @@ def test_every_normalizer_joins_the_grid_with_a_single_seed(repo):
     assert grid.size[0] == 2 * grid.size[1]  # real_A | fake_B | rec_A | idt_A over the same for B
 
 
+def test_source_only_protocol_and_its_oracle_join_the_grid(repo):
+    """#11: the second study's protocol runs in the same grid (no new translator training: its
+    images come from the normalize stage's other direction), with the oracle as the table's last
+    row; the source-only cells never train on the target, the oracle never on the source."""
+    edit_params(repo, lambda p: p["study"].update(protocols=["mixed", "source_only"], oracles=["gta5"]))
+    out = dvc("repro", cwd=repo)
+    cells = {f"{s}@source_only-{n}-{k}" for s in ("train_seg", "evaluate") for n, k in GRID}
+    oracle = {f"{s}@gta5-{k}" for s in ("train_oracle", "evaluate_oracle") for k in (0, 1)}
+    assert ran_stages(out) == cells | oracle | {"report"}, out  # the mixed cells and the translator are reused
+    for (group, name), seed in [(("source_only", n), k) for n, k in GRID] + [((paths.ORACLE, "gta5"), k) for k in (0, 1)]:
+        # every image list in the resolved config: training, the validation-loss hook, inference settings
+        cfg = (repo / paths.seg_dir(group, name, seed) / "config.py").read_text()
+        domains = {d for d in ("cityscapes", "gta5") if f"domain='{d}'" in cfg}
+        assert domains == ({"cityscapes"} if group == "source_only" else {"gta5"}), (group, name, domains)
+        assert "train_dataloader" in cfg and "domain=" in cfg[cfg.index("train_dataloader"):]
+    table = json.loads((repo / paths.TABLE_JSON).read_text())
+    assert list(table) == ["mixed", "source_only"]
+    assert list(table["source_only"]) == ["identity", "unit", "oracle"]
+    target = table["source_only"]["oracle"]["GTA5 (target)"]
+    assert target["n"] == 2 and "delta_vs_identity" in target
+    md = (repo / paths.TABLE_MD).read_text()
+    assert "Protocol `source_only` (Cityscapes -> GTA5)" in md and "| oracle (trained on the target) |" in md
+    assert (repo / paths.QUALITATIVE_DIR / "source_only.png").exists()
+
+
 def test_changing_test_fraction_reruns_split_and_what_follows(repo):
     edit_params(repo, lambda p: p["split"].update(test_fraction=0.25))
     stages = ran_stages(dvc("repro", cwd=repo))
     assert not {s for s in stages if s.startswith(("fetch", "unify_labels"))}
     assert {"split@cityscapes", "split@gta5", "fit@unit-0", "report"} <= stages
-    assert {f"train_seg@{n}-{k}" for n, k in GRID} <= stages
+    assert {f"train_seg@mixed-{n}-{k}" for n, k in GRID} <= stages
 
 
 def test_a_unit_fit_param_reruns_unit_cells_only(repo):
     edit_params(repo, lambda p: p["unit"]["fit"]["loss"].update(recon_kl_w=0.02))
     out = dvc("repro", cwd=repo)
     # the translator, its images and what reads them; the identity cells are never retrained
-    assert ran_stages(out) == {"fit@unit-0", "normalize@unit-0", "train_seg@unit-0", "train_seg@unit-1",
-                               "evaluate@unit-0", "evaluate@unit-1", "report"}, out
+    assert ran_stages(out) == {"fit@unit-0", "normalize@unit-0-gta5", "normalize@unit-0-cityscapes", "train_seg@mixed-unit-0",
+                               "train_seg@mixed-unit-1", "evaluate@mixed-unit-0", "evaluate@mixed-unit-1", "report"}, out
     assert "resuming" not in out  # a changed config never resumes a stale checkpoint
 
 
 def test_a_unit_apply_param_keeps_the_translator(repo):
     edit_params(repo, lambda p: p["unit"]["apply"].update(align="pad"))
-    assert ran_stages(dvc("repro", cwd=repo)) == {"normalize@unit-0", "train_seg@unit-0", "train_seg@unit-1",
-                                                  "evaluate@unit-0", "evaluate@unit-1", "report"}
+    assert ran_stages(dvc("repro", cwd=repo)) == {"normalize@unit-0-gta5", "normalize@unit-0-cityscapes",
+                                                  "train_seg@mixed-unit-0", "train_seg@mixed-unit-1",
+                                                  "evaluate@mixed-unit-0", "evaluate@mixed-unit-1", "report"}
 
 
 def _kill_when(proc: subprocess.Popen, ready, timeout: float = 240) -> None:
@@ -237,8 +267,8 @@ def test_killed_segmenter_resumes_to_the_uninterrupted_weights(repo, tmp_path):
     edit_params(repo, lambda p: p["seg"].update(iterations=60, checkpoint_every=5, val_loss_every=1000))
     twin = tmp_path / "twin"
     shutil.copytree(repo, twin, symlinks=True)
-    stage = "train_seg@identity-0"
-    work = repo / paths.seg_work_dir("identity", 0)
+    stage = "train_seg@mixed-identity-0"
+    work = repo / paths.seg_work_dir("mixed", "identity", 0)
 
     def checkpointed() -> bool:
         return (work / "last_checkpoint").exists() and any(work.glob("iter_1[05].pth"))
@@ -246,12 +276,12 @@ def test_killed_segmenter_resumes_to_the_uninterrupted_weights(repo, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro", stage], cwd=repo, env=env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     _kill_when(proc, checkpointed)
-    assert not (repo / paths.seg_dir("identity", 0) / "model.pth").exists()
+    assert not (repo / paths.seg_dir("mixed", "identity", 0) / "model.pth").exists()
     out = dvc("repro", stage, cwd=repo)
     assert "resuming from" in out, out
     dvc("repro", stage, cwd=twin)
-    a = torch.load(repo / paths.seg_dir("identity", 0) / "model.pth", weights_only=False)["state_dict"]
-    b = torch.load(twin / paths.seg_dir("identity", 0) / "model.pth", weights_only=False)["state_dict"]
+    a = torch.load(repo / paths.seg_dir("mixed", "identity", 0) / "model.pth", weights_only=False)["state_dict"]
+    b = torch.load(twin / paths.seg_dir("mixed", "identity", 0) / "model.pth", weights_only=False)["state_dict"]
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
 
@@ -263,20 +293,37 @@ def test_paper_profile_dry_run(repo):
     out = dvc("repro", "--dry", cwd=repo)
     # --dry cannot know that new upstream outputs would change later stages, so it lists the stages
     # whose own params the profile changes (every one that trains or reads the data sources).
-    for stage in ("fetch@cityscapes", "fetch@gta5", "fit@unit-0", "normalize@unit-0", "train_seg@identity-0",
-                  "train_seg@unit-1"):
+    for stage in ("fetch@cityscapes", "fetch@gta5", "fit@unit-0", "normalize@unit-0-gta5", "train_seg@mixed-identity-0",
+                  "train_seg@mixed-unit-1"):
         assert f"Running stage '{stage}'" in out, out
-    assert "> python -m stages.train_seg identity 0" in out
+    assert "> python -m stages.train_seg mixed identity 0" in out
     assert "deeplabv3plus_r101-d8" in (repo / "params.yaml").read_text()
     assert json.loads((repo / paths.fetch_report_path("gta5")).read_text())["source"] == "synthetic"  # nothing ran
 
 
 # ----------------------------------------------------------------------------- what dvc.yaml declares
-def _stages():
-    """Every stage of the repository's dvc.yaml as DVC resolves it (matrix cells included), by name whatever the cwd."""
+def _stages(full: bool = False):
+    """Every stage of the repository's dvc.yaml as DVC resolves it (matrix cells included), by name whatever
+    the cwd; ``full``: with every protocol, normalizer and oracle in the grid (a copy of dvc.yaml beside an
+    edited params.yaml), so that no stage is checked only when a user turns it on."""
     from dvc.repo import Repo
-    with Repo(str(REPO)) as r:
-        return [(s.name, s.cmd, [d.def_path for d in s.deps], [o.def_path for o in s.outs]) for s in r.index.stages]
+    root = REPO
+    if full:
+        from stylenorm import normalizers, protocols
+        root = Path(tempfile.mkdtemp())
+        (root / ".dvc").mkdir()
+        (root / ".dvc" / "config").write_text("[core]\n    no_scm = true\n")
+        shutil.copy2(REPO / "dvc.yaml", root / "dvc.yaml")
+        params = yaml.safe_load((REPO / "params.yaml").read_text())
+        params["study"].update(protocols=protocols.available(), normalizers=normalizers.available(),
+                               oracles=["cityscapes", "gta5"])
+        (root / "params.yaml").write_text(yaml.safe_dump(params))
+    try:
+        with Repo(str(root)) as r:
+            return [(s.name, s.cmd, [d.def_path for d in s.deps], [o.def_path for o in s.outs]) for s in r.index.stages]
+    finally:
+        if full:
+            shutil.rmtree(root)
 
 
 def _covered(path: str, declared: list[str]) -> bool:
@@ -324,14 +371,17 @@ def test_every_stage_depends_on_the_code_it_imports():
     """Each stage's transitive imports of project code (and, for a stage that builds a normalizer, that
     normalizer's module, which it imports by name) are DVC dependencies, so no code change can leave a
     result stale."""
-    from stylenorm.normalizers import available
+    from stylenorm import normalizers, protocols
     missing = {}
-    for name, cmd, deps, _ in _stages():
+    for name, cmd, deps, _ in _stages(full=True):
         words = cmd.split()
         module = words[words.index("-m") + 1]
         start = [_module_file(module)]
         if ".build()" in start[0].read_text():  # the stage loads the normalizer named in its cmd
-            start += [_module_file(f"stylenorm.normalizers.{w}") for w in words if w in available()]
+            start += [_module_file(f"stylenorm.normalizers.{w}") for w in words if w in normalizers.available()]
+        if "params.protocol(" in start[0].read_text():  # ... or the protocol(s) named in its cmd, or every one
+            named = [w for w in words if w in protocols.available()] or protocols.available()
+            start += [_module_file(f"stylenorm.protocols.{w}") for w in named]
         files = {f.relative_to(REPO).as_posix() for f in _closure(start)}
         lacking = sorted(f for f in files if not _covered(f, deps))
         if lacking:
@@ -365,23 +415,29 @@ def test_every_stage_reads_only_what_it_declares(reproduced):
 
 
 def test_dvc_yaml_paths_match_the_library():
-    stages = {name: (deps, outs) for name, _, deps, outs in _stages()}
+    stages = {name: (deps, outs) for name, _, deps, outs in _stages(full=True)}
     for domain in ("cityscapes", "gta5"):
         assert paths.sampled_dir(domain).as_posix() in stages[f"fetch@{domain}"][1]
         assert paths.unified_dir(domain).as_posix() in stages[f"unify_labels@{domain}"][1]
         assert paths.splits_dir(domain).as_posix() in stages[f"split@{domain}"][1]
         assert paths.fetch_report_path(domain).as_posix() in stages[f"fetch@{domain}"][1]
+    cells = [(p, n, f"{p}-{n}") for p in ("mixed", "source_only") for n in ("identity", "unit")]
+    cells += [(paths.ORACLE, d, d) for d in ("cityscapes", "gta5")]
     for name in ("identity", "unit"):
         fit_outs = stages[f"fit@{name}-0"][1]
         assert {paths.fit_dir(name, 0).as_posix(), paths.fit_work_dir(name, 0).as_posix()} <= set(fit_outs)
-        assert paths.normalized_root(name, 0).as_posix() in stages[f"normalize@{name}-0"][1]
-        assert paths.normalize_report_path(name, 0).as_posix() in stages[f"normalize@{name}-0"][1]
+        for domain in ("cityscapes", "gta5"):
+            outs = stages[f"normalize@{name}-0-{domain}"][1]
+            assert {paths.normalized_dir(name, 0, domain).as_posix(), paths.normalize_report_path(name, 0, domain).as_posix()} <= set(outs)
+    for group, name, stage in cells:
+        train, evaluate = ("train_oracle", "evaluate_oracle") if group == paths.ORACLE else ("train_seg", "evaluate")
         for seed in (0, 1, 2):
-            seg_outs = stages[f"train_seg@{name}-{seed}"][1]
-            assert {paths.seg_dir(name, seed).as_posix(), paths.seg_work_dir(name, seed).as_posix()} <= set(seg_outs)
-            assert f"{paths.seg_live_dir(name, seed).as_posix()}/metrics.json" in seg_outs
-            eval_outs = stages[f"evaluate@{name}-{seed}"][1]
-            assert {paths.eval_dir(name, seed).as_posix(), paths.eval_metrics_path(name, seed).as_posix()} <= set(eval_outs)
+            seg_outs = stages[f"{train}@{stage}-{seed}"][1]
+            assert {paths.seg_dir(group, name, seed).as_posix(), paths.seg_work_dir(group, name, seed).as_posix()} <= set(seg_outs)
+            assert f"{paths.seg_live_dir(group, name, seed).as_posix()}/metrics.json" in seg_outs
+            eval_outs = stages[f"{evaluate}@{stage}-{seed}"][1]
+            assert {paths.eval_dir(group, name, seed).as_posix(),
+                    paths.eval_metrics_path(group, name, seed).as_posix()} <= set(eval_outs)
     report_outs = stages["report"][1]
-    for p in (paths.TABLE_MD, paths.TABLE_JSON, paths.GRID_PLOT, paths.GRID_FIGURE, paths.DELTA_PLOT, paths.QUALITATIVE_PLOT):
+    for p in (paths.TABLE_MD, paths.TABLE_JSON, paths.GRID_PLOT, paths.GRID_FIGURE, paths.DELTA_PLOT, paths.QUALITATIVE_DIR):
         assert p.as_posix() in report_outs

@@ -98,9 +98,9 @@ def seg_data(project, params):
 
 def _train(params, root: Path, name: str, num_workers: int = 0, stop_after=None, **seg_changes) -> dict:
     from stylenorm.segmentation import build_config, train_segmenter
-    from stylenorm.study import seg_sources
+    from stylenorm.protocols.mixed import Mixed
     seg = dataclasses.replace(params.seg, **seg_changes)
-    cfg = build_config(seg, train_sources=seg_sources("identity", 0, "train"), val_sources=seg_sources("identity", 0, "val"),
+    cfg = build_config(seg, train_sources=Mixed().train_sources("identity", 0, "train"), val_sources=Mixed().train_sources("identity", 0, "val"),
                        seed=0, device="cpu", num_workers=num_workers, work_dir=root / name / "work",
                        live_dir=root / name / "work" / "live")
     path = train_segmenter(cfg, root / name / "model", stop_after=stop_after)
@@ -115,16 +115,16 @@ def _assert_same_weights(a: dict, b: dict) -> None:
 
 def test_dataset_reads_the_cell_lists(seg_data, project):
     from stylenorm.segmentation import StyleNormDataset, build_config
-    from stylenorm.study import seg_sources
+    from stylenorm.protocols.mixed import Mixed
     params = seg_data
-    sources = seg_sources("identity", 0, "train")
+    sources = Mixed().train_sources("identity", 0, "train")
     ds = StyleNormDataset(sources=sources, pipeline=[])
     n_train = sum(len(paths.split_ids(d, "train")) for d in ("cityscapes", "gta5"))
     assert len(ds) == n_train and ds.metainfo["classes"][0] == "road" and len(ds.metainfo["classes"]) == 19
     info = ds.get_data_info(len(ds) - 1)
     assert info["domain"] == "gta5" and Path(info["img_path"]).exists() and Path(info["seg_map_path"]).exists()
     assert sources[1]["images"] == (paths.normalized_dir("identity", 0, "gta5") / paths.IMAGES).as_posix()
-    cfg = build_config(params.seg, train_sources=sources, val_sources=seg_sources("identity", 0, "val"), seed=3,
+    cfg = build_config(params.seg, train_sources=sources, val_sources=Mixed().train_sources("identity", 0, "val"), seed=3,
                        device="cpu", num_workers=0, work_dir=Path("w"), live_dir=Path("l"))
     assert cfg.train_dataloader.dataset.sources == sources and cfg.train_dataloader.dataset.seed == 3
     assert cfg.train_cfg["max_iters"] == params.seg.iterations and cfg.optim_wrapper.optimizer.lr == params.seg.lr
@@ -136,9 +136,9 @@ def test_draws_are_a_function_of_seed_and_draw_number(seg_data):
     """The same draw gives the same augmented sample whatever was drawn before, in any process."""
     from mmengine.config import Config
     from stylenorm.segmentation import StyleNormDataset
-    from stylenorm.study import seg_sources
+    from stylenorm.protocols.mixed import Mixed
     pipeline = Config.fromfile(seg_data.seg.config).train_pipeline
-    ds = StyleNormDataset(sources=seg_sources("identity", 0, "train"), pipeline=pipeline, seed=0)
+    ds = StyleNormDataset(sources=Mixed().train_sources("identity", 0, "train"), pipeline=pipeline, seed=0)
     a = ds[5]["inputs"]
     for k in (1, 2, 3):
         ds[k]
@@ -178,8 +178,10 @@ def test_resumed_segmenter_ends_with_the_uninterrupted_weights(seg_data, project
 
 
 def test_prediction_that_misses_its_label_size_is_an_error(seg_data, project, tmp_path):
-    from stylenorm.evaluation import evaluate_sets, test_sets
-    sets = test_sets("identity", 0, gta5_raw=False)
+    from stylenorm.evaluation import evaluate_sets
+    from stylenorm.protocols.mixed import Mixed
+    protocol = Mixed()
+    sets = protocol.test_sets("identity", 0)
 
     def short(image_path):  # a prediction one column narrower than the image
         h, w = np.asarray(Image.open(image_path)).shape[:2]
@@ -187,19 +189,20 @@ def test_prediction_that_misses_its_label_size_is_an_error(seg_data, project, tm
 
     with pytest.raises(ValueError, match=r"cityscapes/images/.*\.png: prediction is \d+x\d+ but its label .* is \d+x\d+"):
         evaluate_sets(short, sets, tmp_path)
-    results = evaluate_sets(short, sets, tmp_path, resize_predictions=True)  # upsample: none allows it
+    results = evaluate_sets(short, sets, tmp_path, resize_predictions=True, pooled=protocol.pooled)  # upsample: none allows it
     assert set(results["mIoU"]) == {"cityscapes", "gta5_normalized", "pooled", "average"}
 
 
 def test_per_image_sums_equal_the_confusion_matrix(seg_data, tmp_path):
-    from stylenorm.evaluation import evaluate_sets, test_sets, intersection_union
+    from stylenorm.evaluation import evaluate_sets, intersection_union
+    from stylenorm.protocols.mixed import Mixed
     rng = np.random.default_rng(0)
 
     def noisy(image_path):
         h, w = np.asarray(Image.open(image_path)).shape[:2]
         return rng.integers(0, 19, (h, w)).astype(np.uint8)
 
-    evaluate_sets(noisy, test_sets("identity", 0, gta5_raw=False), tmp_path)
+    evaluate_sets(noisy, Mixed().test_sets("identity", 0), tmp_path)
     for name in ("cityscapes", "gta5_normalized"):
         with np.load(tmp_path / f"per_image_{name}.npz") as z:
             inter, union = intersection_union(np.load(tmp_path / f"confusion_{name}.npy"))
@@ -217,9 +220,9 @@ def _seg_ddp_worker(rank, world, port, root, params):
     from mmengine.runner import Runner
 
     from stylenorm.segmentation import build_config
-    from stylenorm.study import seg_sources
+    from stylenorm.protocols.mixed import Mixed
     seg = dataclasses.replace(params.seg, iterations=3, val_loss_every=100)
-    cfg = build_config(seg, train_sources=seg_sources("identity", 0, "train"), val_sources=seg_sources("identity", 0, "val"),
+    cfg = build_config(seg, train_sources=Mixed().train_sources("identity", 0, "train"), val_sources=Mixed().train_sources("identity", 0, "val"),
                        seed=0, device="cpu", num_workers=0, work_dir=root / "ddp_work", live_dir=root / "ddp_live")
     runner = Runner.from_cfg(cfg)
     runner.train()

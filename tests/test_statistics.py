@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from stylenorm import paths
-from stylenorm.report import grid_table, load_cells, markdown
+from stylenorm.protocols.mixed import Mixed
+from stylenorm.report import grid_table, load_cells, markdown, set_domains
 from stylenorm.statistics import bootstrap_indices, bootstrap_miou, mean_ci, miou_from_sums, paired
 
 T975_DF2 = 4.302652729911275  # t(0.975, 2), from tables
@@ -64,8 +65,20 @@ def test_bootstrap_indices_follow_the_seed():
     assert np.array_equal(a, b) and not np.array_equal(a, c) and a.min() >= 0 and a.max() < 10
 
 
+MIXED = Mixed()
+DOMAINS = set_domains(MIXED, ["unit"], 0)
+
+
+def _rows(names):
+    return {n: ("mixed", n) for n in names}
+
+
+def _table(names, seeds, **kw):
+    return grid_table(load_cells(_rows(names), seeds), _rows(names), MIXED, domains=DOMAINS, **kw)
+
+
 def _write_cell(name, seed, city, gta):
-    path = paths.eval_metrics_path(name, seed)
+    path = paths.eval_metrics_path("mixed", name, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     iou = {"cityscapes": {"road": city}, "gta5_normalized": {"road": gta}}
     path.write_text(json.dumps({"mIoU": {"cityscapes": city, "gta5_normalized": gta, "average": (city + gta) / 2},
@@ -77,7 +90,7 @@ def test_grid_table_pairs_cells_by_seed(tmp_path, monkeypatch):
     for seed, (c0, c1) in enumerate([(0.30, 0.31), (0.32, 0.30), (0.28, 0.275)]):
         _write_cell("identity", seed, c0, 0.5)
         _write_cell("unit", seed, c1, 0.4 + 0.01 * seed)
-    table = grid_table(load_cells(["identity", "unit"], [0, 1, 2]), confidence=0.95, resamples=100, boot_seed=0)
+    table = _table(["identity", "unit"], [0, 1, 2], confidence=0.95, resamples=100, boot_seed=0)
     city = table["unit"]["Cityscapes"]
     assert city["delta_vs_identity"] == pytest.approx(-0.005)
     t = 0.005 / (0.015 / math.sqrt(3))
@@ -85,19 +98,19 @@ def test_grid_table_pairs_cells_by_seed(tmp_path, monkeypatch):
     assert (city["n_up"], city["n_down"]) == (1, 2) and city["n"] == 3
     assert table["identity"]["GTA5"]["mean"] == pytest.approx(0.5) and table["identity"]["GTA5"]["ci_low"] == pytest.approx(0.5)
     assert "delta_vs_identity" not in table["identity"]["Cityscapes"]
-    text = markdown(table, seeds=(0, 1, 2), fit_seeds=(0,), confidence=0.95)
+    text = markdown(table, MIXED, seeds=(0, 1, 2), fit_seeds=(0,), confidence=0.95)
     assert "t(0.975, 2) = 4.30" in text and "| UNIT |" in text and "fit seed 0" in text
 
 
 def test_missing_cell_names_its_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _write_cell("identity", 0, 0.3, 0.3)
-    with pytest.raises(FileNotFoundError, match=r"metrics/eval/identity-seed1\.json"):
-        load_cells(["identity"], [0, 1])
+    with pytest.raises(FileNotFoundError, match=r"metrics/eval/mixed/identity-seed1\.json: missing \(run evaluate@mixed-identity-1\)"):
+        load_cells(_rows(["identity"]), [0, 1])
 
 
 def _write_per_image(name, seed, test_set, inter, union):
-    out = paths.eval_dir(name, seed)
+    out = paths.eval_dir("mixed", name, seed)
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / f"per_image_{test_set}.npz", ids=np.arange(len(inter)), intersection=inter, union=union)
 
@@ -114,10 +127,10 @@ def test_single_seed_bootstrap_is_paired_across_models_and_sets(tmp_path, monkey
             _write_per_image(name, 0, test_set, inter, union)
         _write_cell(name, 0, 0.4, 0.4)
     _write_per_image("unit", 0, "gta5_raw", inter, union)  # identity has no raw set of its own: its GTA5 is raw
-    metrics = json.loads(paths.eval_metrics_path("unit", 0).read_text())
+    metrics = json.loads(paths.eval_metrics_path("mixed", "unit", 0).read_text())
     metrics["mIoU"]["gta5_raw"] = 0.4
-    paths.eval_metrics_path("unit", 0).write_text(json.dumps(metrics))
-    table = grid_table(load_cells(["identity", "unit"], [0]), confidence=0.95, resamples=300, boot_seed=0)
+    paths.eval_metrics_path("mixed", "unit", 0).write_text(json.dumps(metrics))
+    table = _table(["identity", "unit"], [0], confidence=0.95, resamples=300, boot_seed=0)
     for column in ("Cityscapes", "GTA5", "Average", "GTA5 raw"):
         row = table["unit"][column]
         assert row["delta_ci_low"] == row["delta_ci_high"] == 0.0, column

@@ -33,14 +33,20 @@ def image_id(path: Path) -> str:
 def target_references(ctx: Context) -> list[Path]:
     """The target domain's training images, sorted by file name (unique) so that the pairing
     depends on which images there are, not on the order or the folder they were listed from."""
-    refs = ctx.train_images.get(ctx.target_domain, [])
+    return domain_references(ctx, ctx.target_domain)
+
+
+def domain_references(ctx: Context, domain: str) -> list[Path]:
+    """``domain``'s training images as references (see ``target_references``). ``fit`` computes
+    statistics for every domain it is given, so that ``apply`` can run in either direction."""
+    refs = ctx.train_images.get(domain, [])
     if not refs:
-        raise ValueError(f"no {ctx.target_domain} training images to take the style from "
+        raise ValueError(f"no {domain} training images to take the style from "
                          f"(Context.train_images has {sorted(ctx.train_images) or 'no domains'})")
     refs = sorted(map(Path, refs), key=lambda p: p.name)
     names = [p.name for p in refs]
     if len(set(names)) != len(names):
-        raise ValueError(f"{ctx.target_domain} training images share file names; references are known by name")
+        raise ValueError(f"{domain} training images share file names; references are known by name")
     return refs
 
 

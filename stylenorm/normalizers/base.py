@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-_REGISTRY: dict[str, type["Normalizer"]] = {}
+from stylenorm.registry import Registry
+
+REGISTRY: Registry["Normalizer"] = Registry("normalizer", "stylenorm.normalizers")
 
 
 @dataclass(frozen=True)
@@ -72,12 +74,4 @@ class Normalizer:
 
 def register(cls: type[Normalizer]) -> type[Normalizer]:
     """Class decorator: make ``cls`` buildable by its ``name``."""
-    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
-        raise ValueError(f"normalizer {cls.name!r} is registered twice")
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-def registry() -> dict[str, type[Normalizer]]:
-    from stylenorm import normalizers  # noqa: F401  (importing the package registers every module)
-    return dict(_REGISTRY)
+    return REGISTRY.register(cls)

@@ -14,9 +14,10 @@ Two references (``histmatch.apply.reference``):
   against it costs the same as against one small image. Channels are matched independently, so
   pairing the channels' quantiles in one stand-in pixel loses nothing.
 
-``fit`` computes the pooled histogram (256 x 3 pixel counts) once and writes it to
-``target_histogram.npz``; ``apply`` reads it from ``fit_dir`` and computes it itself when the file
-is absent, so it also runs where no fit stage did.
+``fit`` computes the pooled histogram (256 x 3 pixel counts) of each domain's training images once
+and writes it to ``histogram_<domain>.npz`` (both domains: ``apply`` runs in either direction);
+``apply`` reads the target's from ``fit_dir`` and computes it itself when the file is absent, so it
+also runs where no fit stage did.
 
 skimage's ``match_histograms(image, reference, channel_axis=-1)`` writes its float matches into
 an array of the image's dtype, which for uint8 truncates (all values up to one level low, half a
@@ -38,7 +39,10 @@ import numpy as np
 from stylenorm.normalizers import _references as refs
 from stylenorm.normalizers.base import Context, Normalizer, NoParams, register
 
-HISTOGRAM_FILE = "target_histogram.npz"
+def histogram_file(domain: str) -> str:
+    return f"histogram_{domain}.npz"
+
+
 POOLED_TEMPLATE_SIZE = 1 << 16  # values per channel of the pooled stand-in reference: CDF within 1.5e-5
 BATCH_SIZE = 8
 
@@ -110,15 +114,18 @@ class HistMatch(Normalizer):
     Apply = HistMatchApply
 
     def fit(self, ctx: Context, out_dir: Path) -> dict:
-        references = refs.target_references(ctx)
-        counts = pooled_histogram(references, ctx.num_workers)
-        np.savez(Path(out_dir) / HISTOGRAM_FILE, counts=counts, images=np.array([p.name for p in references]))
-        return {"reference_images": len(references), "pixels": int(counts[:, 0].sum())}
+        summary = {}
+        for domain in sorted(ctx.train_images):
+            references = refs.domain_references(ctx, domain)
+            counts = pooled_histogram(references, ctx.num_workers)
+            np.savez(Path(out_dir) / histogram_file(domain), counts=counts, images=np.array([p.name for p in references]))
+            summary[domain] = {"reference_images": len(references), "pixels": int(counts[:, 0].sum())}
+        return summary
 
     def pooled_counts(self, ctx: Context, fit_dir: Path | None) -> np.ndarray:
         """The pooled histogram: ``fit``'s file when present (and of these images), else computed."""
         references = refs.target_references(ctx)
-        path = Path(fit_dir) / HISTOGRAM_FILE if fit_dir else None
+        path = Path(fit_dir) / histogram_file(ctx.target_domain) if fit_dir else None
         if path is not None and path.exists():
             saved = np.load(path)
             if list(saved["images"]) != [p.name for p in references]:

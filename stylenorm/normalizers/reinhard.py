@@ -11,9 +11,9 @@ A source channel with zero spread stays flat, at the reference mean.
 
 The reference (``reinhard.apply.reference``) is ``pair``: the statistics of the target *training*
 image paired with the source from (seed, image id) (``_references.py``), or ``pooled``: those of
-all target training pixels together. ``fit`` computes every target training image's Lab pixel
-count, mean and std once and writes ``target_lab_stats.npz``; pooled statistics combine them
-exactly. ``apply`` reads that file from ``fit_dir`` and computes what it needs when it is absent.
+all target training pixels together. ``fit`` computes every training image's Lab pixel count, mean
+and std once, per domain, and writes ``lab_stats_<domain>.npz`` (both domains: ``apply`` runs in
+either direction); pooled statistics combine them exactly. ``apply`` reads that file from ``fit_dir`` and computes what it needs when it is absent.
 
 Speed: Lab is a function of the RGB triple, and the transfer is per-channel affine in Lab, so
 both conversions run once per *distinct colour* of an image and are gathered back to its pixels
@@ -35,7 +35,10 @@ import numpy as np
 from stylenorm.normalizers import _references as refs
 from stylenorm.normalizers.base import Context, Normalizer, NoParams, register
 
-STATS_FILE = "target_lab_stats.npz"
+def stats_file(domain: str) -> str:
+    return f"lab_stats_{domain}.npz"
+
+
 BATCH_SIZE = 8
 
 
@@ -157,17 +160,20 @@ class Reinhard(Normalizer):
     Apply = ReinhardApply
 
     def fit(self, ctx: Context, out_dir: Path) -> dict:
-        references = refs.target_references(ctx)
-        stats = refs.map_images(_image_stats, references, ctx.num_workers)
-        save_stats(Path(out_dir) / STATS_FILE, [p.name for p in references], stats)
-        pooled = pool_stats(stats)
-        return {"reference_images": len(references), "pooled_mean": pooled.mean.round(3).tolist(),
-                "pooled_std": pooled.std.round(3).tolist()}
+        summary = {}
+        for domain in sorted(ctx.train_images):
+            references = refs.domain_references(ctx, domain)
+            stats = refs.map_images(_image_stats, references, ctx.num_workers)
+            save_stats(Path(out_dir) / stats_file(domain), [p.name for p in references], stats)
+            pooled = pool_stats(stats)
+            summary[domain] = {"reference_images": len(references), "pooled_mean": pooled.mean.round(3).tolist(),
+                               "pooled_std": pooled.std.round(3).tolist()}
+        return summary
 
     def reference_stats(self, ctx: Context, fit_dir: Path | None, needed: list[Path]) -> dict[str, LabStats]:
         """File name -> Lab statistics of each of ``needed`` (target training images): from
         ``fit``'s file when present, else computed."""
-        path = Path(fit_dir) / STATS_FILE if fit_dir else None
+        path = Path(fit_dir) / stats_file(ctx.target_domain) if fit_dir else None
         if path is not None and path.exists():
             saved = load_stats(path)
             missing = sorted({p.name for p in needed} - set(saved))

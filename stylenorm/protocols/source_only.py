@@ -1,0 +1,55 @@
+"""``source_only``: the second study's protocol. Segmenters train on the labelled *source* domain
+only, raw (``identity``: source-only) or after the row's normalizer (source in the target's style),
+and are scored on the *target* domain's raw test images, and on the source's raw test images for
+reference. No target image or label is ever trained on (their validation loss, too, is on source
+images); the target-trained upper bound is the ``oracle`` row (``study.oracles``).
+
+The second study's direction is Cityscapes -> GTA5; the literature's usual one GTA5 -> Cityscapes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stylenorm.config import Domain
+from stylenorm.protocols.base import DOMAIN_LABEL, Protocol, TestSet, normalized, raw, register
+
+
+@dataclass(frozen=True)
+class Direction:
+    source: Domain  # labelled training domain [cityscapes | gta5]
+    target: Domain  # scored domain, never trained on [cityscapes | gta5]
+
+
+@register
+class SourceOnly(Protocol):
+    name = "source_only"
+    Params = Direction
+
+    def __init__(self, cfg: Direction):
+        if cfg.source == cfg.target:
+            raise ValueError(f"source_only: source and target are both {cfg.source!r}")
+        super().__init__(cfg)
+
+    def train_sets(self, normalizer: str, fit_seed: int, split: str) -> list[TestSet]:
+        return [normalized(normalizer, fit_seed, self.cfg.source, split)]
+
+    def test_sets(self, normalizer: str, fit_seed: int, split: str = "test", extra: bool = False) -> dict[str, TestSet]:
+        return {self.cfg.target: raw(self.cfg.target, split), self.cfg.source: raw(self.cfg.source, split)}
+
+    def columns(self) -> dict[str, str]:
+        return {f"{DOMAIN_LABEL[self.cfg.target]} (target)": self.cfg.target,
+                f"{DOMAIN_LABEL[self.cfg.source]} (source)": self.cfg.source}
+
+    def oracle_domain(self) -> str | None:
+        return self.cfg.target
+
+    def title(self) -> str:
+        s, t = DOMAIN_LABEL[self.cfg.source], DOMAIN_LABEL[self.cfg.target]
+        return f"Protocol `source_only` ({s} -> {t}): test mIoU (19 classes) of segmenters trained on {s} only"
+
+    def caption(self) -> str:
+        s, t = DOMAIN_LABEL[self.cfg.source], DOMAIN_LABEL[self.cfg.target]
+        return (f"Rows: identity = {s} images as they are (source-only); a normalizer = {s} images in the {t} "
+                f"style; oracle = trained on {t}'s own training split (the upper bound). Columns: raw {t} test "
+                f"images (the target), raw {s} test images (the source, for reference). Both domains are scored "
+                f"in the 19 Cityscapes train classes, the label space of both source studies (the second "
+                f"mapped GTA5's labels by their colours, as unify_labels does for colour-coded labels)")

@@ -1,0 +1,146 @@
+"""Protocols (#11): what each trains on and is scored on, their params, and their tables.
+
+The training lists are checked directly (the source-only cells never list a target image, the
+oracle never a source image); the end-to-end run of a tiny source_only grid is in test_pipeline.py.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from stylenorm import paths
+from stylenorm.config import ConfigError, load_params
+from stylenorm.normalizers import Context, get
+from stylenorm.protocols import available
+from stylenorm.protocols.base import oracle_sets, oracle_test_sets
+from stylenorm.report import LABEL, grid_table, load_cells, markdown, rows, set_domains
+from tests.conftest import REPO
+
+
+def _params(tmp_path, **sections):
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw.update(sections)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return load_params(path)
+
+
+def _domains(sets) -> set[str]:
+    return {s.domain for s in sets}
+
+
+def test_every_protocol_module_has_a_params_section_and_loads():
+    params = load_params(REPO / "params.yaml")
+    assert set(params.protocols) == set(available()) >= {"mixed", "source_only"}
+    for name in available():
+        assert params.protocol(name).name == name
+
+
+@pytest.mark.parametrize("source, target", [("cityscapes", "gta5"), ("gta5", "cityscapes")])
+def test_source_only_trains_on_the_source_alone_and_scores_on_both(tmp_path, source, target):
+    protocol = _params(tmp_path, source_only={"source": source, "target": target}).protocol("source_only")
+    for normalizer in ("identity", "unit"):
+        for split in ("train", "val"):  # the validation loss, too, never reads the target
+            sets = protocol.train_sets(normalizer, 0, split)
+            assert _domains(sets) == {source} and {s.split for s in sets} == {split}
+            assert all(s.images_dir == paths.normalized_dir(normalizer, 0, source) / paths.IMAGES for s in sets)
+        tests = protocol.test_sets(normalizer, 0)
+        assert list(tests) == [target, source]  # the target first: the table's first column
+        assert all(t.images_dir == paths.sampled_dir(t.domain) / paths.IMAGES for t in tests.values())  # raw
+    assert protocol.oracle_domain() == target
+    assert list(protocol.columns().values()) == [target, source]
+
+
+def test_mixed_trains_on_both_domains_and_the_oracle_on_its_own():
+    from stylenorm.protocols.mixed import Mixed
+    mixed = Mixed()
+    assert [(s.domain, s.images_dir) for s in mixed.train_sets("unit", 0, "train")] == [
+        ("cityscapes", paths.sampled_dir("cityscapes") / paths.IMAGES),
+        ("gta5", paths.normalized_dir("unit", 0, "gta5") / paths.IMAGES)]
+    assert "gta5_raw" in mixed.test_sets("unit", 0, extra=True) and "gta5_raw" not in mixed.test_sets("identity", 0, extra=True)
+    for domain in ("cityscapes", "gta5"):
+        assert _domains(oracle_sets(domain, "train")) == {domain} and _domains(oracle_sets(domain, "val")) == {domain}
+    assert list(oracle_test_sets()) == ["cityscapes", "gta5"]
+
+
+def test_bad_protocol_sections_fail_with_the_key(tmp_path):
+    with pytest.raises(ConfigError, match=r"source_only: source and target are both 'gta5'"):
+        _params(tmp_path, source_only={"source": "gta5", "target": "gta5"}).protocol("source_only")
+    with pytest.raises(ConfigError, match=r"source_only\.target: 'synthia' is not one of \[cityscapes \| gta5\]"):
+        _params(tmp_path, source_only={"source": "gta5", "target": "synthia"}).protocol("source_only")
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) source_only\.direction"):
+        _params(tmp_path, source_only={"source": "gta5", "target": "cityscapes", "direction": 1}).protocol("source_only")
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) mixed\.x"):
+        _params(tmp_path, mixed={"x": 1}).protocol("mixed")
+
+
+def _cell(group, name, seed, miou: dict):
+    path = paths.eval_metrics_path(group, name, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"mIoU": miou, "IoU": {k: {"road": v} for k, v in miou.items()}}))
+
+
+def test_source_only_table_has_the_oracle_last_and_pairs_it_by_seed(tmp_path, monkeypatch):
+    protocol = _params(tmp_path, source_only={"source": "cityscapes", "target": "gta5"}).protocol("source_only")
+    monkeypatch.chdir(tmp_path)
+    for seed, (raw_gta, unit_gta, oracle_gta) in enumerate([(0.20, 0.24, 0.50), (0.22, 0.25, 0.52), (0.21, 0.27, 0.49)]):
+        _cell("source_only", "identity", seed, {"gta5": raw_gta, "cityscapes": 0.4})
+        _cell("source_only", "unit", seed, {"gta5": unit_gta, "cityscapes": 0.38})
+        _cell(paths.ORACLE, "gta5", seed, {"gta5": oracle_gta, "cityscapes": 0.1})
+    table_rows = rows("source_only", protocol, ["identity", "unit"], ("gta5",))
+    assert table_rows["oracle"] == (paths.ORACLE, "gta5")
+    assert "oracle" not in rows("source_only", protocol, ["identity", "unit"], ("cityscapes",))  # not trained: no row
+    table = grid_table(load_cells(table_rows, [0, 1, 2]), table_rows, protocol,
+                       domains=set_domains(protocol, ["identity", "unit"], 0), confidence=0.95, resamples=100, boot_seed=0)
+    assert list(table) == ["identity", "unit", "oracle"]
+    target = "GTA5 (target)"
+    assert table["unit"][target]["delta_vs_identity"] == pytest.approx(np.mean([0.04, 0.03, 0.06]))
+    assert table["oracle"][target]["delta_vs_identity"] == pytest.approx(np.mean([0.30, 0.30, 0.28]))  # the domain gap
+    assert table["oracle"][target]["n_up"] == 3
+    text = markdown(table, protocol, seeds=(0, 1, 2), fit_seeds=(0,), confidence=0.95)
+    assert "Protocol `source_only` (Cityscapes -> GTA5)" in text
+    assert "| identity (raw source: source-only) |" in text and f"| {LABEL['oracle']} |" in text
+    assert "| Normalizer | GTA5 (target) | Cityscapes (source) | n |" in text
+    assert "The study reported" not in text  # the second study reported no numbers
+
+
+def _write(path, array):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+    return path
+
+
+@pytest.mark.parametrize("name", ["histmatch", "reinhard"])
+def test_pooled_references_work_in_both_directions_after_one_fit(tmp_path, name):
+    """fit writes each domain's pooled statistics, so apply maps Cityscapes into the GTA5 style too
+    (the second study's direction) without a second fit."""
+    rng = np.random.default_rng(0)
+    images = {d: [_write(tmp_path / d / f"{i}.png", np.clip(rng.normal(mean, 20, (16, 24, 3)), 0, 255).astype(np.uint8))
+                  for i in range(4)] for d, mean in (("cityscapes", 80), ("gta5", 170))}
+    cls = get(name)
+    normalizer = cls(cls.Fit(), cls.Apply(reference="pooled"))
+    fit_dir = tmp_path / "fit"
+    fit_dir.mkdir()
+    normalizer.fit(Context("gta5", "cityscapes", 0, train_images=images), fit_dir)
+    for source, target in (("gta5", "cityscapes"), ("cityscapes", "gta5")):
+        dests = [tmp_path / "out" / source / p.name for p in images[source]]
+        dests[0].parent.mkdir(parents=True)
+        normalizer.apply(Context(source, target, 0, train_images=images), fit_dir, images[source], dests)
+        out_mean = np.mean([np.asarray(Image.open(d)).mean() for d in dests])
+        target_mean = np.mean([np.asarray(Image.open(p)).mean() for p in images[target]])
+        assert abs(out_mean - target_mean) < 5, (source, out_mean, target_mean)
+
+
+def test_the_second_studys_split_sizes_are_a_params_setting():
+    """README: all 3475 labelled Cityscapes pairs (2975 train + 500 val) with split.val_fraction
+    0.1439 and split.test_fraction 0.257 give the study's 2082 / 500 / 893."""
+    import pandas as pd
+
+    from stylenorm.splits import split_index
+    index = pd.DataFrame({"id": [f"{i:05d}" for i in range(3475)]})
+    parts = split_index(index, val_fraction=0.1439, test_fraction=0.257, seed=0, domain="cityscapes")
+    assert {k: len(v) for k, v in parts.items()} == {"train": 2082, "val": 500, "test": 893}
