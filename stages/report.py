@@ -22,7 +22,7 @@ from PIL import Image
 from stylenorm import paths
 from stylenorm.cli import run_stage
 from stylenorm.io import remove_outputs, write_csv, write_json, write_text_atomic
-from stylenorm.report import (LABEL, ci_figure, confusion_figure, delta_plot_rows, grid_plot_rows, grid_table, load_cells,
+from stylenorm.report import (ci_figure, confusion_figure, delta_plot_rows, grid_plot_rows, grid_table, load_cells,
                               markdown, per_class_tables, qualitative_grid, rows, set_domains)
 from stylenorm.protocols.base import oracle_test_sets
 
@@ -63,7 +63,7 @@ def report(params) -> dict:
                 if test_set not in sets[n]:
                     continue
                 conf = sum(np.load(paths.eval_dir(*where, s) / f"confusion_{test_set}.npy") for s in st.seeds)
-                confusion_figure(conf, f"{LABEL.get(n, n)} ({p}) on {test_set} test, {len(st.seeds)} seeds summed "
+                confusion_figure(conf, f"{n} ({p}) on {test_set} test, {len(st.seeds)} seeds summed "
                                  "(row-normalised)", paths.CONFUSION_PLOT_DIR / p / f"{n}_{test_set}.png")
         first = paths.eval_dir(*table_rows[st.normalizers[0]], st.seeds[0]) / "pred"
         ids = {s: sorted(x.stem for x in (first / s).glob("*.png")) for s in main_sets}

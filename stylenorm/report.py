@@ -178,6 +178,9 @@ def markdown(table: dict, protocol, *, seeds, fit_seeds, confidence: float) -> s
             if name != BASELINE:
                 lines.append(f"| {_label(protocol, name)} | " + " | ".join(_fmt_delta(row[c]) if c in row else ""
                                                                              for c in columns) + " |")
+    if protocol.oracle_domain() is not None and ORACLE not in table:
+        lines += ["", f"No oracle row: add {protocol.oracle_domain()} to study.oracles to train the target-trained "
+                  "upper bound."]
     if protocol.reported:
         study = [f"{LABEL.get(v, v)} {' / '.join(f'{x:.2f}' for x in values)}" for v, values in protocol.reported.items()]
         lines += ["", f"The study reported ({' / '.join(protocol.columns())}, one run each): " + "; ".join(study) + "."]
@@ -284,8 +287,8 @@ def confusion_figure(conf: np.ndarray, title: str, path: Path) -> None:
 def qualitative_grid(table_rows: dict[str, tuple[str, str]], sets: dict[str, dict], seed: int,
                      ids: dict[str, list[str]], height: int = 128) -> np.ndarray:
     """Rows per test image of each set; columns: the raw image, its ground truth, then per table row
-    the image that row's segmenter saw (when it is not the raw one: a normalized set) and its
-    prediction (segmenter ``seed``). ``sets``: table row -> its test sets (``TestSet`` by name);
+    its prediction (segmenter ``seed``), preceded, for a normalizer row of a protocol that scores
+    normalized images, by the image that row's segmenter saw (so every image row has the same columns). ``sets``: table row -> its test sets (``TestSet`` by name);
     ``ids``: set -> the image ids drawn (those evaluate saved predictions of)."""
     def cell(path: Path, nearest: bool = False) -> np.ndarray:
         img = Image.open(path).convert("RGB")
@@ -295,6 +298,10 @@ def qualitative_grid(table_rows: dict[str, tuple[str, str]], sets: dict[str, dic
     palette = np.zeros((256, 3), dtype=np.uint8)
     palette[: labels.NUM_CLASSES] = labels.PALETTE
     raw_dirs = {d: paths.sampled_dir(d) / paths.IMAGES for d in ("cityscapes", "gta5")}
+    # One layout for every image row: a normalizer row whose protocol normalizes any test set shows the
+    # image it saw before its prediction (the raw one where that set is raw), other rows their prediction.
+    shows_input = {n: n != BASELINE and any(ts.images_dir != raw_dirs[ts.domain] for ts in sets[n].values())
+                   for n in table_rows}
     out = []
     for set_name, set_ids in ids.items():
         for i in set_ids:
@@ -305,7 +312,7 @@ def qualitative_grid(table_rows: dict[str, tuple[str, str]], sets: dict[str, dic
             for n, where in table_rows.items():
                 if set_name not in sets[n]:
                     continue
-                if sets[n][set_name].images_dir != raw_dirs[domain]:  # the normalized image the model saw
+                if shows_input[n]:
                     cells.append(cell(sets[n][set_name].images_dir / f"{i}.png"))
                 cells.append(cell(paths.eval_dir(*where, seed) / "pred" / set_name / f"{i}.png", nearest=True))
             width = min(c.shape[1] for c in cells)

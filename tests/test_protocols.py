@@ -144,3 +144,38 @@ def test_the_second_studys_split_sizes_are_a_params_setting():
     index = pd.DataFrame({"id": [f"{i:05d}" for i in range(3475)]})
     parts = split_index(index, val_fraction=0.1439, test_fraction=0.257, seed=0, domain="cityscapes")
     assert {k: len(v) for k, v in parts.items()} == {"train": 2082, "val": 500, "test": 893}
+
+
+def test_qualitative_grid_gives_every_image_row_the_same_columns(tmp_path, monkeypatch):
+    """mixed: input | truth | identity's prediction | UNIT's input | UNIT's prediction, on Cityscapes
+    rows (UNIT's input is raw there) as on GTA5 rows (UNIT's is translated); nothing is cropped away."""
+    from stylenorm.protocols.mixed import Mixed
+    from stylenorm.report import qualitative_grid
+    monkeypatch.chdir(tmp_path)
+    rgb, label = np.full((32, 64, 3), 90, np.uint8), np.zeros((32, 64), np.uint8)
+    for domain in ("cityscapes", "gta5"):
+        _write(paths.sampled_dir(domain) / paths.IMAGES / "a.png", rgb)
+        _write(paths.unified_dir(domain) / paths.LABELS / "a.png", label)
+        for n in ("identity", "unit"):
+            _write(paths.normalized_dir(n, 0, domain) / paths.IMAGES / "a.png", rgb)
+    for n in ("identity", "unit"):
+        for test_set in ("cityscapes", "gta5_normalized"):
+            _write(paths.eval_dir("mixed", n, 0) / "pred" / test_set / "a.png", label)
+    mixed = Mixed()
+    table_rows = {n: ("mixed", n) for n in ("identity", "unit")}
+    grid = qualitative_grid(table_rows, {n: mixed.test_sets(n, 0) for n in table_rows}, 0,
+                            {"cityscapes": ["a"], "gta5_normalized": ["a"]}, height=32)
+    assert grid.shape == (2 * 32, 5 * 64, 3)
+
+
+def test_results_from_confusions_pools_and_averages_only_the_protocols_sets():
+    from stylenorm.evaluation import results_from_confusions
+    a, b = np.diag([5, 5] + [0] * 17).astype(np.int64), np.zeros((19, 19), np.int64)
+    b[0, 0], b[1, 0] = 4, 4  # class 1 always predicted as 0: IoU 0 for class 1, 0.5 for class 0
+    mixed = results_from_confusions({"cityscapes": a, "gta5_normalized": b}, ("cityscapes", "gta5_normalized"))
+    assert list(mixed["mIoU"]) == ["cityscapes", "gta5_normalized", "pooled", "average"]
+    assert mixed["mIoU"]["cityscapes"] == pytest.approx(1.0) and mixed["mIoU"]["gta5_normalized"] == pytest.approx(0.25)
+    assert mixed["mIoU"]["average"] == pytest.approx(0.625)
+    assert mixed["mIoU"]["pooled"] == pytest.approx((9 / 13 + 5 / 9) / 2)  # summed confusions, not the mean
+    alone = results_from_confusions({"gta5": b, "cityscapes": a})
+    assert list(alone["mIoU"]) == ["gta5", "cityscapes"]  # source_only: no pooled, no average
