@@ -87,7 +87,7 @@ def _data_stages(params):
         fetch(domain, params)
         unify_labels(domain, params)
         split(domain, params)
-    normalize("identity", 0, params)
+    normalize("identity", 0, "gta5", params)
 
 
 @pytest.fixture
