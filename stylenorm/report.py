@@ -11,6 +11,7 @@ single seed, intervals and p-values come from a paired test-set bootstrap instea
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -24,7 +25,7 @@ from stylenorm import labels, paths
 from stylenorm.statistics import bootstrap_indices, bootstrap_miou, mean_ci, paired, percentile_interval
 
 BASELINE = "identity"
-ORACLE = "oracle"  # the row of a protocol's target-trained upper bound
+ORACLE = paths.ORACLE  # the row of a protocol's target-trained upper bound (named as its cell folder)
 LABEL = {"identity": "identity (raw; the study's baseline)", "unit": "UNIT", "cyclegan": "CycleGAN", "fda": "FDA",
          "histmatch": "histogram matching", "reinhard": "Reinhard",
          "oracle": "oracle (trained on the target)"}  # display names; a missing one shows the module name
@@ -78,9 +79,11 @@ def grid_table(cells: dict[str, dict[int, dict]], table_rows: dict[str, tuple[st
                 any(n not in (BASELINE, ORACLE) for n in cells):
             columns[name] = key
 
+    @functools.cache
     def draws(n: str, key: str) -> np.ndarray:
-        """mIoU of each resample; ``idx`` holds one resample of each *domain's* test images, shared by
-        every model and every set of that domain, so any two draws are paired."""
+        """mIoU of each resample, computed once per row and set (identity's serve every other row as
+        baseline; ``average`` reuses its sets'). ``idx`` holds one resample of each *domain's* test
+        images, shared by every model and every set of that domain, so any two draws are paired."""
         if key == "average":
             return sum(draws(n, k) for k in protocol.pooled) / len(protocol.pooled)
         inter, union = _per_image(table_rows[n], seeds[0], key)
