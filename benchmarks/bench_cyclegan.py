@@ -7,11 +7,20 @@ default. The yardsticks were measured elsewhere on this machine kind with the au
 ngf = ndf = 64, 256x256, batch 1, and 2.62 s/iteration at ngf = ndf = 32, 128x128, batch 4.
 The machine's cores may be shared: the load average is printed before and after.
 
+With ``--authors DIR`` (a checkout of the authors' repository, or any folder with its ``models/`` and
+``util/`` packages) it also times their ``CycleGANModel.optimize_parameters`` built with the reference
+options, step by step alternating with ours on the same inputs, so both see the same machine load:
+the same-run comparison the yardsticks above cannot give.
+
 Run: python benchmarks/bench_cyclegan.py [--warmup 1] [--steps 3] [--only ref-256] [--channels-last]
+                                         [--authors DIR]
 """
 from __future__ import annotations
 
 import argparse
+import importlib
+import random
+import sys
 import dataclasses
 import os
 import subprocess
@@ -102,6 +111,51 @@ def compare(cfg: CycleGANFit, warmup: int, steps: int) -> tuple[float, float]:
     return statistics.median(times["ours"]), statistics.median(times["ref"])
 
 
+def authors_model(cfg: CycleGANFit, repo: str):
+    """The authors' CycleGANModel from ``repo`` with the reference training options at ``cfg``'s sizes."""
+    sys.path.insert(0, repo)
+    module = importlib.import_module("models.cycle_gan_model")
+    opt = argparse.Namespace(
+        gpu_ids=[], isTrain=True, checkpoints_dir="/tmp", name="bench", preprocess="resize_and_crop",
+        input_nc=3, output_nc=3, ngf=cfg.ngf, ndf=cfg.ndf, netG="resnet_9blocks", netD="basic", n_layers_D=3,
+        norm="instance", no_dropout=True, init_type="normal", init_gain=cfg.init_gain, pool_size=cfg.pool_size,
+        gan_mode="lsgan", lr=cfg.lr, beta1=cfg.beta1, lambda_A=cfg.lambda_A, lambda_B=cfg.lambda_B,
+        lambda_identity=cfg.lambda_identity, direction="AtoB")
+    return module.CycleGANModel(opt)
+
+
+def n_params(*nets: torch.nn.Module) -> int:
+    return sum(p.numel() for net in nets for p in net.parameters())
+
+
+def compare_authors(cfg: CycleGANFit, repo: str, warmup: int, steps: int) -> tuple[float, float, int, int]:
+    """Median s/iteration of this project's step and of the authors' ``optimize_parameters``, alternating
+    step by step on the same inputs; and both models' parameter counts (the same networks: they must match)."""
+    torch.manual_seed(0)
+    random.seed(0)
+    theirs = authors_model(cfg, repo)
+    ours = CycleGANModel(cfg, torch.device("cpu"), seed=0)
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand(cfg.batch_size, 3, cfg.crop_size, cfg.crop_size, generator=g) * 2 - 1
+    b = torch.rand(cfg.batch_size, 3, cfg.crop_size, cfg.crop_size, generator=g) * 2 - 1
+    batch = {"A": a, "B": b, "A_paths": [], "B_paths": []}
+    times: dict[str, list[float]] = {"ours": [], "authors": []}
+    for i in range(warmup + steps):
+        start = time.perf_counter()
+        theirs.set_input(batch)
+        theirs.optimize_parameters()
+        mid = time.perf_counter()
+        ours.set_input(a, b)
+        ours.optimize_parameters()
+        end = time.perf_counter()
+        if i >= warmup:
+            times["authors"].append(mid - start)
+            times["ours"].append(end - mid)
+    counts = (n_params(ours.netG, ours.netD),
+              n_params(theirs.netG_A, theirs.netG_B, theirs.netD_A, theirs.netD_B))
+    return statistics.median(times["ours"]), statistics.median(times["authors"]), *counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--warmup", type=int, default=1)
@@ -112,13 +166,16 @@ def main() -> None:
     parser.add_argument("--channels-last", action="store_true", help="NHWC memory format")
     parser.add_argument("--compare", action="store_true",
                         help="also time the reference call order on the same networks, interleaved (fp32)")
+    parser.add_argument("--authors", metavar="DIR",
+                        help="the authors' repository: time their step beside ours, interleaved (fp32)")
+    parser.add_argument("--only-compare", action="store_true", help="skip the fp32/bf16 table")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, channels_last={args.channels_last}")
     print(f"before: {load()}")
     print(f"{'setting':<18}{'precision':<10}{'s/iteration':>12}{'authors*':>10}{'ratio':>7}")
     for name, cfg in SETTINGS.items():
-        if args.only and name not in args.only:
+        if args.only and name not in args.only or args.only_compare:
             continue
         for precision in args.precision or ["fp32", "bf16"]:
             t = step_time(dataclasses.replace(cfg, precision=precision, channels_last=args.channels_last),
@@ -133,6 +190,14 @@ def main() -> None:
                 continue
             ours, ref = compare(dataclasses.replace(cfg, channels_last=args.channels_last), args.warmup, args.steps)
             print(f"{name:<18}{ours:>8.3f}{ref:>11.3f}{ours / ref:>7.2f}", flush=True)
+    if args.authors:
+        print(f"\n{'same run, fp32':<18}{'ours':>8}{'authors':>9}{'ratio':>7}   parameters (ours / authors)")
+        for name, cfg in SETTINGS.items():
+            if args.only and name not in args.only or name not in YARDSTICK:
+                continue
+            ours, theirs, n_ours, n_theirs = compare_authors(
+                dataclasses.replace(cfg, channels_last=args.channels_last), args.authors, args.warmup, args.steps)
+            print(f"{name:<18}{ours:>8.3f}{theirs:>9.3f}{ours / theirs:>7.2f}   {n_ours:,} / {n_theirs:,}", flush=True)
     print(f"after:  {load()}")
     print("* authors: measured elsewhere on this machine kind with the authors' code (fp32, 2 threads)")
 
