@@ -7,31 +7,30 @@ default. The yardsticks were measured elsewhere on this machine kind with the au
 ngf = ndf = 64, 256x256, batch 1, and 2.62 s/iteration at ngf = ndf = 32, 128x128, batch 4.
 The machine's cores may be shared: the load average is printed before and after.
 
-With ``--authors DIR`` (a checkout of the authors' repository, or any folder with its ``models/`` and
-``util/`` packages) it also times their ``CycleGANModel.optimize_parameters`` built with the reference
-options, step by step alternating with ours on the same inputs, so both see the same machine load:
-the same-run comparison the yardsticks above cannot give.
+With ``--authors DIR`` (a folder holding the authors' ``models/`` and ``util/`` packages, as their
+repository did before its 2025 DDP rework: ``BaseModel`` reads ``opt.gpu_ids``) it also times their
+``CycleGANModel.optimize_parameters`` built with the reference options, alternating with ours on the
+same inputs (ABBA order, so neither side always runs first), and prints the median of the paired
+per-step ratios with their range: the same-run comparison the yardsticks above cannot give.
 
-Run: python benchmarks/bench_cyclegan.py [--warmup 1] [--steps 3] [--only ref-256] [--channels-last]
-                                         [--authors DIR]
+Run: python benchmarks/bench_cyclegan.py [--warmup 1] [--steps 3] [--only ref-256] [--precision fp32]
+                                         [--channels-last] [--authors DIR [--only-compare]]
 """
 from __future__ import annotations
 
 import argparse
-import importlib
-import random
-import sys
 import dataclasses
+import importlib
 import os
-import subprocess
+import random
 import statistics
+import subprocess
+import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
 from stylenorm.translators.cyclegan import CycleGANFit, CycleGANModel
-from stylenorm.translators.unit import set_requires_grad
 
 YARDSTICK = {"ref-256": 8.73, "ref-128": 2.62}
 SETTINGS = {
@@ -64,56 +63,10 @@ def step_time(cfg: CycleGANFit, warmup: int, steps: int) -> float:
     return (time.perf_counter() - start) / steps
 
 
-def reference_order_step(model: CycleGANModel) -> None:
-    """One iteration in the authors' call order, on ``model``'s networks, optimisers and pools: the four
-    forward passes, then the identity passes inside the G update, then each D on reals and on fakes in
-    separate calls with separate backward passes (LSGAN, instance norm: the reference defaults).
-    An emulation for an interleaved comparison under the same load, not the authors' code."""
-    c, G, D, gan = model.cfg, model.netG, model.netD, model.gan_loss
-    real_A, real_B = model.real_A, model.real_B
-    fake_B = G.netG_A(real_A)
-    rec_A = G.netG_B(fake_B)
-    fake_A = G.netG_B(real_B)
-    rec_B = G.netG_A(fake_A)
-    set_requires_grad(D, False)
-    model.optimizer_G.zero_grad()
-    idt_A = G.netG_A(real_B)
-    idt_B = G.netG_B(real_A)
-    loss_G = (gan(D.netD_A(fake_B), True) + gan(D.netD_B(fake_A), True)
-              + c.lambda_A * F.l1_loss(rec_A, real_A) + c.lambda_B * F.l1_loss(rec_B, real_B)
-              + c.lambda_identity * (c.lambda_B * F.l1_loss(idt_A, real_B) + c.lambda_A * F.l1_loss(idt_B, real_A)))
-    loss_G.backward()
-    model.optimizer_G.step()
-    set_requires_grad(D, True)
-    model.optimizer_D.zero_grad()
-    for netD, pool, real, fake in ((D.netD_A, model.fake_B_pool, real_B, fake_B), (D.netD_B, model.fake_A_pool, real_A, fake_A)):
-        fake = pool.query(fake)
-        loss_D = 0.5 * (gan(netD(real), True) + gan(netD(fake.detach()), False))
-        loss_D.backward()
-    model.optimizer_D.step()
-
-
-def compare(cfg: CycleGANFit, warmup: int, steps: int) -> tuple[float, float]:
-    """Median s/iteration of this project's step and of the reference-order step, alternating step by
-    step so that both see the same machine load."""
-    ours, ref = CycleGANModel(cfg, torch.device("cpu"), seed=0), CycleGANModel(cfg, torch.device("cpu"), seed=0)
-    g = torch.Generator().manual_seed(0)
-    a = torch.rand(cfg.batch_size, 3, cfg.crop_size, cfg.crop_size, generator=g) * 2 - 1
-    b = torch.rand(cfg.batch_size, 3, cfg.crop_size, cfg.crop_size, generator=g) * 2 - 1
-    times: dict[str, list[float]] = {"ours": [], "ref": []}
-    for i in range(warmup + steps):
-        for name, model, step in (("ref", ref, reference_order_step), ("ours", ours, CycleGANModel.optimize_parameters)):
-            model.set_input(a, b)
-            start = time.perf_counter()
-            step(model)
-            if i >= warmup:
-                times[name].append(time.perf_counter() - start)
-    return statistics.median(times["ours"]), statistics.median(times["ref"])
-
-
 def authors_model(cfg: CycleGANFit, repo: str):
     """The authors' CycleGANModel from ``repo`` with the reference training options at ``cfg``'s sizes."""
-    sys.path.insert(0, repo)
+    if repo not in sys.path:
+        sys.path.insert(0, repo)
     module = importlib.import_module("models.cycle_gan_model")
     opt = argparse.Namespace(
         gpu_ids=[], isTrain=True, checkpoints_dir="/tmp", name="bench", preprocess="resize_and_crop",
@@ -128,9 +81,10 @@ def n_params(*nets: torch.nn.Module) -> int:
     return sum(p.numel() for net in nets for p in net.parameters())
 
 
-def compare_authors(cfg: CycleGANFit, repo: str, warmup: int, steps: int) -> tuple[float, float, int, int]:
-    """Median s/iteration of this project's step and of the authors' ``optimize_parameters``, alternating
-    step by step on the same inputs; and both models' parameter counts (the same networks: they must match)."""
+def compare_authors(cfg: CycleGANFit, repo: str, warmup: int, steps: int) -> dict:
+    """This project's step against the authors' ``optimize_parameters`` on the same inputs, in ABBA order
+    (authors first on even steps, ours first on odd ones): median s/iteration of each, the median and range
+    of the per-step ratios ours / authors, and both parameter counts (the same networks: they must match)."""
     torch.manual_seed(0)
     random.seed(0)
     theirs = authors_model(cfg, repo)
@@ -139,21 +93,28 @@ def compare_authors(cfg: CycleGANFit, repo: str, warmup: int, steps: int) -> tup
     a = torch.rand(cfg.batch_size, 3, cfg.crop_size, cfg.crop_size, generator=g) * 2 - 1
     b = torch.rand(cfg.batch_size, 3, cfg.crop_size, cfg.crop_size, generator=g) * 2 - 1
     batch = {"A": a, "B": b, "A_paths": [], "B_paths": []}
-    times: dict[str, list[float]] = {"ours": [], "authors": []}
-    for i in range(warmup + steps):
-        start = time.perf_counter()
+
+    def authors_step():
         theirs.set_input(batch)
         theirs.optimize_parameters()
-        mid = time.perf_counter()
+
+    def our_step():
         ours.set_input(a, b)
         ours.optimize_parameters()
-        end = time.perf_counter()
-        if i >= warmup:
-            times["authors"].append(mid - start)
-            times["ours"].append(end - mid)
-    counts = (n_params(ours.netG, ours.netD),
-              n_params(theirs.netG_A, theirs.netG_B, theirs.netD_A, theirs.netD_B))
-    return statistics.median(times["ours"]), statistics.median(times["authors"]), *counts
+
+    times: dict[str, list[float]] = {"ours": [], "authors": []}
+    for i in range(warmup + steps):
+        order = [("authors", authors_step), ("ours", our_step)]
+        for name, step in order if i % 2 == 0 else order[::-1]:
+            start = time.perf_counter()
+            step()
+            if i >= warmup:
+                times[name].append(time.perf_counter() - start)
+    ratios = [o / t for o, t in zip(times["ours"], times["authors"])]
+    return {"ours": statistics.median(times["ours"]), "authors": statistics.median(times["authors"]),
+            "ratio": statistics.median(ratios), "low": min(ratios), "high": max(ratios),
+            "n_ours": n_params(ours.netG, ours.netD),
+            "n_authors": n_params(theirs.netG_A, theirs.netG_B, theirs.netD_A, theirs.netD_B)}
 
 
 def main() -> None:
@@ -163,43 +124,37 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", choices=list(SETTINGS), action="append", help="run only these settings")
     parser.add_argument("--precision", choices=["fp32", "bf16"], action="append", help="default: both")
-    parser.add_argument("--channels-last", action="store_true", help="NHWC memory format")
-    parser.add_argument("--compare", action="store_true",
-                        help="also time the reference call order on the same networks, interleaved (fp32)")
+    parser.add_argument("--channels-last", action="store_true", help="NHWC memory format (ours)")
     parser.add_argument("--authors", metavar="DIR",
-                        help="the authors' repository: time their step beside ours, interleaved (fp32)")
-    parser.add_argument("--only-compare", action="store_true", help="skip the fp32/bf16 table")
+                        help="the authors' models/ and util/ packages: time their step beside ours (fp32)")
+    parser.add_argument("--only-compare", action="store_true", help="with --authors: skip the fp32/bf16 table")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    settings = {name: cfg for name, cfg in SETTINGS.items() if not args.only or name in args.only}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, channels_last={args.channels_last}")
     print(f"before: {load()}")
-    print(f"{'setting':<18}{'precision':<10}{'s/iteration':>12}{'authors*':>10}{'ratio':>7}")
-    for name, cfg in SETTINGS.items():
-        if args.only and name not in args.only or args.only_compare:
-            continue
-        for precision in args.precision or ["fp32", "bf16"]:
-            t = step_time(dataclasses.replace(cfg, precision=precision, channels_last=args.channels_last),
-                          args.warmup, args.steps)
-            ref = YARDSTICK.get(name)
-            cols = f"{ref:>10.2f}{t / ref:>7.2f}" if ref else f"{'-':>10}{'-':>7}"
-            print(f"{name:<18}{precision:<10}{t:>12.3f}{cols}", flush=True)
-    if args.compare:
-        print(f"\n{'interleaved, fp32':<18}{'ours':>8}{'ref-order':>11}{'ratio':>7}")
-        for name, cfg in SETTINGS.items():
-            if args.only and name not in args.only:
-                continue
-            ours, ref = compare(dataclasses.replace(cfg, channels_last=args.channels_last), args.warmup, args.steps)
-            print(f"{name:<18}{ours:>8.3f}{ref:>11.3f}{ours / ref:>7.2f}", flush=True)
+    if not (args.authors and args.only_compare):
+        print(f"{'setting':<18}{'precision':<10}{'s/iteration':>12}{'authors*':>10}{'ratio':>7}")
+        for name, cfg in settings.items():
+            for precision in args.precision or ["fp32", "bf16"]:
+                t = step_time(dataclasses.replace(cfg, precision=precision, channels_last=args.channels_last),
+                              args.warmup, args.steps)
+                ref = YARDSTICK.get(name)
+                cols = f"{ref:>10.2f}{t / ref:>7.2f}" if ref else f"{'-':>10}{'-':>7}"
+                print(f"{name:<18}{precision:<10}{t:>12.3f}{cols}", flush=True)
+        print("* authors: measured elsewhere on this machine kind with the authors' code (fp32, 2 threads)")
     if args.authors:
-        print(f"\n{'same run, fp32':<18}{'ours':>8}{'authors':>9}{'ratio':>7}   parameters (ours / authors)")
-        for name, cfg in SETTINGS.items():
-            if args.only and name not in args.only or name not in YARDSTICK:
+        print(f"\nsame run, fp32, {args.steps} steps after {args.warmup} warm-up, ABBA order; ratio = median of "
+              "the per-step ratios ours / authors [min, max]")
+        print(f"{'setting':<18}{'ours':>8}{'authors':>9}{'ratio':>7}  {'range':<14}parameters (ours / authors)")
+        for name, cfg in settings.items():
+            if name not in YARDSTICK:
                 continue
-            ours, theirs, n_ours, n_theirs = compare_authors(
-                dataclasses.replace(cfg, channels_last=args.channels_last), args.authors, args.warmup, args.steps)
-            print(f"{name:<18}{ours:>8.3f}{theirs:>9.3f}{ours / theirs:>7.2f}   {n_ours:,} / {n_theirs:,}", flush=True)
+            r = compare_authors(dataclasses.replace(cfg, channels_last=args.channels_last), args.authors,
+                                args.warmup, args.steps)
+            print(f"{name:<18}{r['ours']:>8.3f}{r['authors']:>9.3f}{r['ratio']:>7.2f}  "
+                  f"[{r['low']:.2f}, {r['high']:.2f}]  {r['n_ours']:,} / {r['n_authors']:,}", flush=True)
     print(f"after:  {load()}")
-    print("* authors: measured elsewhere on this machine kind with the authors' code (fp32, 2 threads)")
 
 
 if __name__ == "__main__":
