@@ -48,11 +48,15 @@ def load() -> str:
         return "load average: %.2f, %.2f, %.2f" % os.getloadavg()
 
 
+def random_pair(cfg: CycleGANFit) -> tuple[torch.Tensor, torch.Tensor]:
+    """real_A, real_B: (batch, 3, crop, crop) uniform in [-1, 1], the same for every model timed."""
+    g = torch.Generator().manual_seed(0)
+    return tuple(torch.rand(cfg.batch_size, 3, cfg.crop_size, cfg.crop_size, generator=g) * 2 - 1 for _ in "AB")
+
+
 def step_time(cfg: CycleGANFit, warmup: int, steps: int) -> float:
     model = CycleGANModel(cfg, torch.device("cpu"), seed=0)
-    g = torch.Generator().manual_seed(0)
-    a = torch.rand(cfg.batch_size, 3, cfg.crop_size, cfg.crop_size, generator=g) * 2 - 1
-    b = torch.rand(cfg.batch_size, 3, cfg.crop_size, cfg.crop_size, generator=g) * 2 - 1
+    a, b = random_pair(cfg)
     for _ in range(warmup):
         model.set_input(a, b)
         model.optimize_parameters()
@@ -89,9 +93,7 @@ def compare_authors(cfg: CycleGANFit, repo: str, warmup: int, steps: int) -> dic
     random.seed(0)
     theirs = authors_model(cfg, repo)
     ours = CycleGANModel(cfg, torch.device("cpu"), seed=0)
-    g = torch.Generator().manual_seed(0)
-    a = torch.rand(cfg.batch_size, 3, cfg.crop_size, cfg.crop_size, generator=g) * 2 - 1
-    b = torch.rand(cfg.batch_size, 3, cfg.crop_size, cfg.crop_size, generator=g) * 2 - 1
+    a, b = random_pair(cfg)
     batch = {"A": a, "B": b, "A_paths": [], "B_paths": []}
 
     def authors_step():

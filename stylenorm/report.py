@@ -28,7 +28,7 @@ BASELINE = "identity"
 ORACLE = paths.ORACLE  # the row of a protocol's target-trained upper bound (named as its cell folder)
 LABEL = {"identity": "identity (raw; the study's baseline)", "unit": "UNIT", "cyclegan": "CycleGAN", "fda": "FDA",
          "histmatch": "histogram matching", "reinhard": "Reinhard",
-         "oracle": "oracle (trained on the target)"}  # display names; a missing one shows the module name
+         ORACLE: "oracle (trained on the target)"}  # display names; a missing one shows the module name
 SOURCE_ONLY_LABEL = {"identity": "identity (raw source: source-only)"}  # where the baseline is the second study's
 
 
