@@ -131,6 +131,8 @@ def main() -> None:
                         help="the authors' models/ and util/ packages: time their step beside ours (fp32)")
     parser.add_argument("--only-compare", action="store_true", help="with --authors: skip the fp32/bf16 table")
     args = parser.parse_args()
+    if args.authors and not os.path.isfile(os.path.join(args.authors, "models", "cycle_gan_model.py")):
+        parser.error(f"--authors {args.authors}: no models/cycle_gan_model.py there (give the authors' repository root)")
     torch.set_num_threads(args.threads)
     settings = {name: cfg for name, cfg in SETTINGS.items() if not args.only or name in args.only}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, channels_last={args.channels_last}")
