@@ -1,10 +1,11 @@
-"""Copy the pipeline's generated tables into README.md, between their markers.
+"""Copy the pipeline's generated tables into README.md and docs/*.md, between their markers.
 
     python scripts/readme_tables.py          # after `dvc repro`: README's results = metrics/table.md
-    python scripts/readme_tables.py --check  # exit 1 if README.md differs (tests/test_readme.py runs this)
+    python scripts/readme_tables.py --check  # exit 1 if a page differs (tests/test_readme.py runs this)
 
-Each block ``<!-- generated: <path> -->`` ... ``<!-- end generated -->`` in README.md holds the file
-at <path> verbatim, so the README's numbers are rebuilt by `dvc repro`, never typed.
+Each block ``<!-- generated: <path> -->`` ... ``<!-- end generated -->`` in a page holds the file
+at <path> verbatim, so the pages' numbers are rebuilt by `dvc repro` (or the benchmark that wrote
+the file), never typed.
 """
 from __future__ import annotations
 
@@ -25,18 +26,23 @@ def render(readme: str, root: Path) -> str:
     return BLOCK.sub(fill, readme)
 
 
+def pages(root: Path) -> list[Path]:
+    return [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only check that README.md is up to date")
+    parser.add_argument("--check", action="store_true", help="only check that every page is up to date")
     args = parser.parse_args()
     root = Path(__file__).resolve().parents[1]
-    readme = (root / "README.md").read_text()
-    fresh = render(readme, root)
-    if args.check:
-        if fresh != readme:
-            sys.exit("README.md: a generated block differs from its file; run python scripts/readme_tables.py")
-        return
-    (root / "README.md").write_text(fresh)
+    for page in pages(root):
+        text = page.read_text()
+        fresh = render(text, root)
+        if fresh == text:
+            continue
+        if args.check:
+            sys.exit(f"{page.relative_to(root)}: a generated block differs from its file; run python scripts/readme_tables.py")
+        page.write_text(fresh)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
-"""The README's results are the pipeline's: each generated block equals the file it names."""
+"""The README's and docs' results are generated: each block equals the file it names."""
 from __future__ import annotations
 
-from scripts.readme_tables import BLOCK, render
+from scripts.readme_tables import BLOCK, pages, render
 from tests.conftest import REPO
 
 
@@ -10,6 +10,12 @@ def test_readme_tables_are_the_committed_metrics():
     blocks = [m.group("path") for m in BLOCK.finditer(readme)]
     assert "metrics/table.md" in blocks
     assert render(readme, REPO) == readme, "README.md is stale: run python scripts/readme_tables.py"
+
+
+def test_docs_blocks_are_their_committed_files():
+    for page in pages(REPO)[1:]:
+        text = page.read_text()
+        assert render(text, REPO) == text, f"{page.name} is stale: run python scripts/readme_tables.py"
 
 
 def test_render_replaces_a_stale_block(tmp_path):

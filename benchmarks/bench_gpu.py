@@ -1,0 +1,352 @@
+"""Benchmark: the paper profile's steps on a GPU, and what they make of the paper's whole grid.
+
+Run in a project folder whose params.yaml is the paper profile and whose data stages have run
+(scripts/gpu/check.sh prepares one from embedded scenes at full size), on a CUDA machine:
+
+* ``seg``: DeepLabv3+ training iterations at the profile's config, crop and batch, through this
+  pipeline (``build_config``: seeded draws, DVCLive hooks, the profile's memory format) and through
+  MMSeg's stock Runner (the same config without the pipeline's hooks, as ``tools/train.py`` runs
+  it; bf16 there is MMEngine's ``AmpOptimWrapper``), runs alternating S P S P, fp32 and bf16:
+  median seconds per iteration (IterTimerHook, data time included) and the pipeline / stock ratio.
+* ``translators``: UNIT's and CycleGAN's training step (``optimize_parameters``) at the profile's
+  ``fit`` settings on random inputs, fp32 and bf16, and UNIT's translation rate at the profile's
+  ``apply`` size on a full-size GTA5-like frame.
+* ``evaluate``: test images per second of ``evaluate``'s ``predict`` at the profile's test scale
+  (full resolution), fp32 and bf16 inference, on a randomly initialised network (speed does not
+  depend on the weights).
+* ``matmul``: a large fp32 and bf16 matrix product, the card's practical ceiling, in the same run.
+
+Every section prints as it goes; ``--json`` collects the figures, ``--write-md`` renders them (with
+the card, the commit and an estimate of the paper's grid on one and on eight GPUs) for docs/gpu.md.
+``--render JSON`` re-renders a committed JSON without a GPU.
+
+Run: python benchmarks/bench_gpu.py [--sections seg,translators,evaluate,matmul] [--iters 16] [--warmup 6]
+                                     [--eval-images 20] [--json F] [--write-md F] [--commit SHA]
+     python benchmarks/bench_gpu.py --render results/gpu_check.json --write-md results/gpu_check.md
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gc
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SECTIONS = ("matmul", "translators", "seg", "evaluate")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sections", default=",".join(SECTIONS),
+                        help=f"comma-separated subset of {','.join(SECTIONS)}")
+    parser.add_argument("--iters", type=int, default=16, help="segmenter iterations per run (>= warmup + 2)")
+    parser.add_argument("--warmup", type=int, default=6, help="leading iterations of each run not counted")
+    parser.add_argument("--rounds", type=int, default=2, help="S P alternations per precision")
+    parser.add_argument("--steps", type=int, default=10, help="timed translator steps (after 3 warm-up steps)")
+    parser.add_argument("--eval-images", type=int, default=20, help="test images timed per precision")
+    parser.add_argument("--pairs-per-domain", type=int, help="the estimate's data size (default: data.n_per_domain)")
+    parser.add_argument("--matmul-n", type=int, default=8192, help="side of the timed square matrix product")
+    parser.add_argument("--device", default="cuda", help="torch device [cuda | cpu] (cpu: smoke runs only)")
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--write-md", type=Path, help="write the rendered figures here (markdown)")
+    parser.add_argument("--commit", default="", help="the commit measured, recorded in the outputs")
+    parser.add_argument("--render", type=Path, help="render this JSON (no measurement)")
+    args = parser.parse_args(argv)
+    args.sections = [s for s in args.sections.split(",") if s]
+    unknown = sorted(set(args.sections) - set(SECTIONS))
+    if unknown:
+        parser.error(f"--sections: unknown {unknown}; choose from {list(SECTIONS)}")
+    if args.iters < args.warmup + 2:
+        parser.error(f"--iters {args.iters} leaves fewer than 2 timed iterations after --warmup {args.warmup}")
+    if args.render is None and args.write_md is None and args.json is None:
+        parser.error("nothing to write: give --json and/or --write-md")
+    return args
+
+
+def sync(device) -> None:
+    import torch
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def matmul_tflops(device, n: int = 8192, reps: int = 10) -> dict:
+    import torch
+    out = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        a = torch.randn(n, n, device=device, dtype=dtype)
+        b = torch.randn(n, n, device=device, dtype=dtype)
+        for _ in range(3):
+            a @ b
+        sync(device)
+        start = time.perf_counter()
+        for _ in range(reps):
+            a @ b
+        sync(device)
+        out[str(dtype).split(".")[-1]] = 2 * n**3 * reps / (time.perf_counter() - start) / 1e12
+        del a, b
+    return {"n": n, "tflops": out, "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
+            "tf32_cudnn": torch.backends.cudnn.allow_tf32}
+
+
+def step_seconds(model, batch: tuple, device, warmup: int, steps: int) -> float:
+    for _ in range(warmup):
+        model.set_input(*batch)
+        model.optimize_parameters()
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.set_input(*batch)
+        model.optimize_parameters()
+    sync(device)
+    return (time.perf_counter() - start) / steps
+
+
+def translators(params, device, steps: int) -> dict:
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from stylenorm.translators.cyclegan import CycleGANModel
+    from stylenorm.translators.translate import translate_batch
+    from stylenorm.translators.unit import UNITModel
+    out = {}
+    for name, model_cls in (("unit", UNITModel), ("cyclegan", CycleGANModel)):
+        fit = params.normalizer(name).fit
+        g = torch.Generator().manual_seed(0)
+        batch = tuple(torch.rand(fit.batch_size, 3, fit.crop_size, fit.crop_size, generator=g) * 2 - 1 for _ in "AB")
+        for precision in ("fp32", "bf16"):
+            cfg = dataclasses.replace(fit, precision=precision)
+            model = model_cls(cfg, torch.device(device), seed=0)
+            n_params = sum(p.numel() for net in (model.netG, model.netD) for p in net.parameters())
+            s = step_seconds(model, batch, device, warmup=3, steps=steps)
+            out[f"{name} {precision}"] = dict(s_per_step=s, crop=fit.crop_size, batch=fit.batch_size,
+                                              params=n_params, iterations=fit.iterations)
+            print(f"  {name:<9}{precision:<6} crop {fit.crop_size} batch {fit.batch_size}: {s:.4f} s/step "
+                  f"({1 / s:.1f} it/s), {n_params:,} parameters", flush=True)
+            del model
+            gc.collect()
+    # translation of one full-size GTA5-like frame at the profile's apply size (fp32, as normalize runs)
+    unit = params.normalizer("unit")
+    model = UNITModel(dataclasses.replace(unit.fit, precision="fp32"), torch.device(device), seed=0)
+    netG = model.netG.eval()
+    img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (1052, 1914, 3), dtype=np.uint8))
+    kw = dict(new_size=unit.apply.new_size, upsample=unit.apply.upsample, full_resolution=unit.apply.full_resolution,
+              device=torch.device(device), n_down=unit.fit.gen.n_downsample)
+    translate_batch(netG, [img], **kw)
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        translate_batch(netG, [img], **kw)
+    sync(device)
+    rate = steps / (time.perf_counter() - start)
+    out["unit translate"] = dict(images_per_s=rate, size=[1914, 1052], new_size=unit.apply.new_size)
+    print(f"  unit translate 1914x1052 at shorter side {unit.apply.new_size}: {rate:.2f} images/s", flush=True)
+    return out
+
+
+def seg_configs(params, device: str, tmp: Path, iters: int):
+    """(stock, pipeline) config builders for one precision, the pipeline's as ``train_seg`` builds it."""
+    from stylenorm.protocols.mixed import Mixed
+    from stylenorm.segmentation import build_config
+    mixed = Mixed()
+
+    def build(name: str, precision: str, stock: bool):
+        seg = dataclasses.replace(params.seg, iterations=iters, val_loss_every=10**9, checkpoint_every=10**9,
+                                  precision=precision, pretrained="",
+                                  channels_last=params.seg.channels_last and not stock)
+        cfg = build_config(seg, train_sources=mixed.train_sources("identity", 0, "train"),
+                           val_sources=mixed.train_sources("identity", 0, "val"), seed=0, device=device,
+                           num_workers=params.base.num_workers, work_dir=tmp / name, live_dir=tmp / name / "live")
+        if stock:
+            cfg.custom_hooks = []
+            if precision == "bf16" and device != "cpu":  # MMEngine's own mixed precision, as MMSeg's amp configs
+                # use it (it refuses CPUs: there the smoke run keeps the pipeline's autocast wrapper)
+                cfg.optim_wrapper = dict(type="AmpOptimWrapper", dtype="bfloat16", optimizer=cfg.optim_wrapper.optimizer,
+                                         clip_grad=cfg.optim_wrapper.get("clip_grad"))
+        cfg.default_hooks.checkpoint = dict(type="CheckpointHook", by_epoch=False, interval=10**9, save_last=False)
+        return cfg
+    return build
+
+
+def iteration_times(cfg) -> list[float]:
+    from mmengine.runner import Runner
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    times = list(runner.message_hub.get_scalar("train/time").data[0])
+    del runner
+    gc.collect()
+    return times
+
+
+def seg(params, device: str, iters: int, warmup: int, rounds: int) -> dict:
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        build = seg_configs(params, device, Path(tmp), iters)
+        for precision in ("fp32", "bf16"):
+            times = {"stock": [], "pipeline": []}
+            for r in range(rounds):
+                for kind in ("stock", "pipeline"):
+                    t = iteration_times(build(f"{kind}_{precision}_{r}", precision, stock=kind == "stock"))[warmup:]
+                    times[kind] += t
+                    print(f"  {kind:<9}{precision:<6} round {r}: median {statistics.median(t):.4f} s/it over {len(t)}",
+                          flush=True)
+            med = {k: statistics.median(v) for k, v in times.items()}
+            out[precision] = dict(stock_s_per_it=med["stock"], pipeline_s_per_it=med["pipeline"],
+                                  ratio=med["pipeline"] / med["stock"], timed_iterations=len(times["stock"]))
+            print(f"  seg {precision}: pipeline {med['pipeline']:.4f} s/it ({1 / med['pipeline']:.2f} it/s), stock "
+                  f"{med['stock']:.4f} s/it; pipeline / stock = {med['pipeline'] / med['stock']:.3f} (aim <= 1.05)",
+                  flush=True)
+    out["config"] = params.seg.config
+    out["crop"] = list(params.seg.crop_size)
+    out["batch"] = params.seg.batch_size
+    out["channels_last"] = params.seg.channels_last
+    out["iterations"] = params.seg.iterations
+    return out
+
+
+def evaluate(params, device: str, n_images: int) -> dict:
+    from mmseg.apis import init_model
+    from PIL import Image
+
+    from stylenorm import paths
+    from stylenorm.protocols.mixed import Mixed
+    from stylenorm.segmentation import build_config, predict
+    with tempfile.TemporaryDirectory() as tmp:  # the config train_seg writes beside its model, test scale included
+        full = build_config(dataclasses.replace(params.seg, pretrained=""), train_sources=Mixed().train_sources("identity", 0, "train"),
+                            val_sources=Mixed().train_sources("identity", 0, "val"), seed=0, device=device,
+                            num_workers=0, work_dir=Path(tmp) / "w", live_dir=Path(tmp) / "l")
+        model = init_model(full, None, device=device)
+    images = paths.split_image_paths("cityscapes", "test")
+    images = (images * (n_images // max(len(images), 1) + 1))[:n_images]
+    size = Image.open(images[0]).size
+    out = {"image_size": list(size), "images": len(images)}
+    for precision in ("fp32", "bf16"):
+        for p in images[:2]:
+            predict(model, p, precision)
+        sync(device)
+        start = time.perf_counter()
+        for p in images:
+            predict(model, p, precision)
+        sync(device)
+        rate = len(images) / (time.perf_counter() - start)
+        out[precision] = dict(images_per_s=rate)
+        print(f"  evaluate {precision}: {rate:.2f} test images/s at {size[0]}x{size[1]} "
+              f"(test scale {tuple(params.seg.img_scale)})", flush=True)
+    return out
+
+
+def estimate(fig: dict) -> list[dict]:
+    """The paper profile's default grid (2 normalizers x 3 seeds of ``mixed``, UNIT fitted once) from
+    the measured steps: hours on one GPU and on eight (cells in parallel, one GPU each; UNIT's fit on one)."""
+    if not all(k in fig for k in ("seg", "translators", "evaluate")):
+        return []
+    study = fig["study"]
+    cells = len(study["normalizers"]) * len(study["seeds"])
+    test_images = fig["test_images_per_cell"]
+    rows = []
+    for precision in ("fp32", "bf16"):
+        seg = fig["seg"][precision]["pipeline_s_per_it"] * fig["seg"]["iterations"]
+        unit = fig["translators"][f"unit {precision}"]
+        fit = unit["s_per_step"] * unit["iterations"]
+        normalize = fig["images_to_normalize"] / fig["translators"]["unit translate"]["images_per_s"]
+        ev = test_images / fig["evaluate"][precision]["images_per_s"]
+        one = fit + normalize + cells * (seg + ev)
+        eight = fit + normalize + -(-cells // 8) * (seg + ev)
+        rows.append(dict(precision=precision, cells=cells, seg_cell_h=seg / 3600, unit_fit_h=fit / 3600,
+                         normalize_h=normalize / 3600, evaluate_cell_h=ev / 3600, one_gpu_h=one / 3600,
+                         eight_gpus_h=eight / 3600))
+    return rows
+
+
+def render(fig: dict) -> str:
+    lines = [f"Measured on **{fig['device']}** (torch {fig['torch']}, CUDA {fig['cuda']}), commit `{fig['commit'] or '?'}`, "
+             f"{fig['date']}: `{fig['command']}`.", ""]
+    if "matmul" in fig:
+        t = fig["matmul"]["tflops"]
+        lines += [f"Ceiling in the same run: {fig['matmul']['n']}^3 matrix product {t['float32']:.0f} TFLOP/s fp32 "
+                  f"(TF32 off), {t['bfloat16']:.0f} TFLOP/s bf16.", ""]
+    if "seg" in fig:
+        s = fig["seg"]
+        lines += [f"| DeepLabv3+ step (`{Path(s['config']).name}`, crop {s['crop'][0]}x{s['crop'][1]}, batch {s['batch']}) "
+                  "| pipeline s/it | it/s | stock Runner s/it | pipeline / stock |", "|---|---|---|---|---|"]
+        for p in ("fp32", "bf16"):
+            r = s[p]
+            lines.append(f"| {p} | {r['pipeline_s_per_it']:.4f} | {1 / r['pipeline_s_per_it']:.2f} | "
+                         f"{r['stock_s_per_it']:.4f} | {r['ratio']:.3f} |")
+        lines.append("")
+    if "translators" in fig:
+        lines += ["| translator step (profile's `fit`) | crop | batch | parameters | s/step | it/s |", "|---|---|---|---|---|---|"]
+        for k, r in fig["translators"].items():
+            if "s_per_step" in r:
+                lines.append(f"| {k} | {r['crop']} | {r['batch']} | {r['params']:,} | {r['s_per_step']:.4f} | "
+                             f"{1 / r['s_per_step']:.1f} |")
+        r = fig["translators"]["unit translate"]
+        lines += ["", f"UNIT translation ({r['size'][0]}x{r['size'][1]} at shorter side {r['new_size']}, fp32): "
+                  f"{r['images_per_s']:.2f} images/s.", ""]
+    if "evaluate" in fig:
+        e = fig["evaluate"]
+        lines += [f"`evaluate` at {e['image_size'][0]}x{e['image_size'][1]} ({e['images']} images): "
+                  f"{e['fp32']['images_per_s']:.2f} images/s fp32, {e['bf16']['images_per_s']:.2f} bf16.", ""]
+    rows = estimate(fig)
+    if rows:
+        lines += [f"Estimate of the paper profile's default grid ({rows[0]['cells']} DeepLabv3+ cells of "
+                  f"{fig['seg']['iterations']:,} iterations, UNIT fitted once for "
+                  f"{fig['translators']['unit fp32']['iterations']:,} iterations, {fig['images_to_normalize']:,} images "
+                  f"normalized, {fig['test_images_per_cell']:,} test images per cell) from the steps above; eight GPUs "
+                  "run the cells side by side after the fit, which stays on one:", "",
+                  "| precision | seg cell (h) | UNIT fit (h) | normalize (h) | evaluate cell (h) | 1 GPU (h) | 8 GPUs (h) |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in rows:
+            lines.append(f"| {r['precision']} | {r['seg_cell_h']:.1f} | {r['unit_fit_h']:.1f} | {r['normalize_h']:.2f} | "
+                         f"{r['evaluate_cell_h']:.2f} | {r['one_gpu_h']:.1f} | {r['eight_gpus_h']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    if args.render:
+        fig = json.loads(args.render.read_text())
+        if args.write_md:
+            args.write_md.write_text(render(fig))
+        print(render(fig))
+        return
+    import torch
+
+    from stylenorm.config import load_params
+    params = load_params()
+    fig = dict(device=torch.cuda.get_device_name() if args.device == "cuda" else platform.processor() or "cpu",
+               torch=torch.__version__, cuda=torch.version.cuda, commit=args.commit,
+               date=time.strftime("%Y-%m-%d"), command="python benchmarks/bench_gpu.py " + " ".join(argv or sys.argv[1:]),
+               study=dict(normalizers=params.study.normalizers, seeds=params.study.seeds))
+    # the real study's sizes: test images per cell (both test sets of `mixed`), GTA5 images normalized
+    n = args.pairs_per_domain or params.data.n_per_domain
+    fig["test_images_per_cell"] = 2 * round(n * params.split.test_fraction)
+    fig["images_to_normalize"] = 2 * n  # normalize writes both directions
+    print(f"{fig['device']}, torch {fig['torch']}, sections {args.sections}", flush=True)
+    for section in args.sections:
+        print(f"== {section}", flush=True)
+        start = time.perf_counter()
+        if section == "matmul":
+            fig["matmul"] = matmul_tflops(args.device, args.matmul_n)
+            print(f"  matmul TFLOP/s: {fig['matmul']['tflops']}", flush=True)
+        elif section == "translators":
+            fig["translators"] = translators(params, args.device, args.steps)
+        elif section == "seg":
+            fig["seg"] = seg(params, args.device, args.iters, args.warmup, args.rounds)
+        elif section == "evaluate":
+            fig["evaluate"] = evaluate(params, args.device, args.eval_images)
+        print(f"   ({time.perf_counter() - start:.0f} s)", flush=True)
+        if args.json:  # after every section: a later failure keeps what was measured
+            args.json.write_text(json.dumps(fig, indent=1) + "\n")
+    if args.write_md:
+        args.write_md.write_text(render(fig))
+    print(render(fig))
+
+
+if __name__ == "__main__":
+    main()
