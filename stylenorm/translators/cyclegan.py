@@ -144,7 +144,7 @@ class ImagePool:
 
     def load_state_dict(self, state: dict) -> None:
         self.images = list(state["images"])
-        self.rng.set_state(state["rng"])
+        self.rng.set_state(state["rng"].cpu())  # a GPU resume loads it onto the GPU; generator states are CPU bytes
 
 
 class CycleGANModel:
@@ -287,4 +287,4 @@ class CycleGANModel:
         self.scheduler_D.load_state_dict(state["scheduler_D"])
         self.fake_A_pool.load_state_dict(state["fake_A_pool"])
         self.fake_B_pool.load_state_dict(state["fake_B_pool"])
-        self.noise.set_state(state["noise"])
+        self.noise.set_state(state["noise"].cpu())  # a GPU resume loads it onto the GPU; generator states are CPU bytes

@@ -160,4 +160,4 @@ class UNITModel:
         self.optimizer_D.load_state_dict(state["optimizer_D"])
         self.scheduler_G.load_state_dict(state["scheduler_G"])
         self.scheduler_D.load_state_dict(state["scheduler_D"])
-        self.noise.set_state(state["noise"])
+        self.noise.set_state(state["noise"].cpu())  # a GPU resume loads it onto the GPU; generator states are CPU bytes
