@@ -391,12 +391,14 @@ def main() -> None:
         ]
         if best is not None:
             text += [f"Per-class validation IoU of {best}:", "", *per_class(results[best]), ""]
-        text += ["Commands and commits:", ""]
+        text += ["Commands and commits (each candidate's row; its training code is the same in all of them):", ""]
         text += [f"- `{cmd}` at `{commit}`: " + ", ".join(n for n, r in results.items()
                                                         if (r["commit"], r["command"]) == (commit, cmd))
                  for commit, cmd in commits]
         text += ["", "Load average (1 min) before each candidate's training: " + ", ".join(
-            f"{n} {r['loadavg_before'][0]:.2f}" for n, r in results.items()) + " (2 cores shared with other work).", ""]
+            f"{n} {r['loadavg_before'][0]:.2f}" for n, r in results.items()) + " (2 cores shared with other work).", "",
+            f"This file: `python benchmarks/bench_seg_candidates.py {' '.join(sys.argv[1:])}` at `{git_commit()}`, "
+            f"{time.strftime('%Y-%m-%d %H:%M')}.", ""]
         args.write.parent.mkdir(parents=True, exist_ok=True)
         args.write.write_text("\n".join(text))
         print(f"\nwrote {args.write}")
