@@ -98,7 +98,6 @@ class Candidate:
 
 
 HALF = dict(img_scale=(128, 64), crop_size=(64, 128))  # scenes at 128x64, 64x128 crops: a quarter of the pixels
-D8_HALF = f"{CONFIG_DIR}/deeplabv3plus_r18-d8_1xb16-cpu_stylenorm-64x128.py"
 NOCROP = f"{CONFIG_DIR}/deeplabv3plus_r18-d16_1xb8-cpu-nocrop_stylenorm-128x256.py"
 D8_NOCROP = f"{CONFIG_DIR}/deeplabv3plus_r18-d8_1xb16-cpu-nocrop_stylenorm-64x128.py"
 ADAMW = dict(optimizer="adamw", schedule="onecycle", lr=3e-3)  # scripts/domain_gap.py's recipe
@@ -106,8 +105,6 @@ CANDIDATES = [
     Candidate("default", "params.yaml seg as committed: r18-d16 half width, SGD + poly"),
     Candidate("half-adamw-b16-i400", "64x128 crops of 128x64 scenes, batch 16 x 400 its (the default's pixels), AdamW + one-cycle",
               batch_size=16, iterations=400, **HALF, **ADAMW),
-    Candidate("half-d8-adamw-b16-i300", "as half-adamw at output stride 8 (r18-d8 config), 300 its",
-              config=D8_HALF, batch_size=16, iterations=300, **HALF, **ADAMW),
     Candidate("adamw-i200", "the default's model, crop and iterations with AdamW + one-cycle instead of SGD + poly",
               **ADAMW),
     Candidate("nocrop-adamw-i200", "whole 256x128 scenes, flip only (nocrop config), AdamW + one-cycle, 200 its",
@@ -120,6 +117,8 @@ CANDIDATES = [
               batch_size=8, iterations=300, **HALF, **ADAMW),
     Candidate("half-nocrop-adamw-lr0.01-b16-i400", "half-nocrop-adamw-b16-i400 at a peak lr of 0.01 instead of 0.003",
               config=NOCROP, batch_size=16, iterations=400, **HALF, **{**ADAMW, "lr": 1e-2}),
+    Candidate("half-d8-nocrop-adamw-lr0.01-b8-i300", "half-d8-nocrop-adamw-b8-i300 at a peak lr of 0.01",
+              config=D8_NOCROP, batch_size=8, iterations=300, **HALF, **{**ADAMW, "lr": 1e-2}),
 ]
 BY_NAME = {c.name: c for c in CANDIDATES}
 
