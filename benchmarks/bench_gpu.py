@@ -37,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-SECTIONS = ("matmul", "translators", "seg", "evaluate")
+SECTIONS = ("matmul", "translators", "evaluate", "seg")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -55,6 +55,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--write-md", type=Path, help="write the rendered figures here (markdown)")
     parser.add_argument("--commit", default="", help="the commit measured, recorded in the outputs")
+    parser.add_argument("--label", help="the command to record as the figures' source (default: this one's)")
     parser.add_argument("--render", type=Path, help="render this JSON (no measurement)")
     args = parser.parse_args(argv)
     args.sections = [s for s in args.sections.split(",") if s]
@@ -321,7 +322,8 @@ def main(argv=None) -> None:
     params = load_params()
     fig = dict(device=torch.cuda.get_device_name() if args.device == "cuda" else platform.processor() or "cpu",
                torch=torch.__version__, cuda=torch.version.cuda, commit=args.commit,
-               date=time.strftime("%Y-%m-%d"), command="python benchmarks/bench_gpu.py " + " ".join(argv or sys.argv[1:]),
+               date=time.strftime("%Y-%m-%d"),
+               command=args.label or "python benchmarks/bench_gpu.py " + " ".join(argv or sys.argv[1:]),
                study=dict(normalizers=params.study.normalizers, seeds=params.study.seeds))
     # the real study's sizes: test images per cell (both test sets of `mixed`), GTA5 images normalized
     n = args.pairs_per_domain or params.data.n_per_domain

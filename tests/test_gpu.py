@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -213,15 +214,19 @@ def test_tiny_repro_on_the_gpu_and_a_resumed_cell(tmp_path):
     (root / ".dvc").mkdir()
     for name in ("config", ".gitignore"):
         (root / ".dvc" / name).write_text((REPO / ".dvc" / name).read_text())
-    run(["git", "init", "-q"], root)
-    run(["git", "add", "-A"], root)
-    run(["git", "commit", "-qm", "tiny project"], root)
+    if shutil.which("git"):
+        run(["git", "init", "-q"], root)
+        run(["git", "add", "-A"], root)
+        run(["git", "commit", "-qm", "tiny project"], root)
+    else:  # a bare GPU image may lack git: DVC runs without an SCM then
+        with open(root / ".dvc" / "config", "a") as f:
+            f.write("\n[core]\n    no_scm = true\n")
     dvc("repro", cwd=root)
     for name, seed in GRID:
         metrics = json.loads((root / paths.eval_metrics_path("mixed", name, seed)).read_text())
         assert 0 < metrics["mIoU"]["cityscapes"] <= 1, (name, seed)
-        saved = (root / paths.seg_dir("mixed", name, seed) / "config.py").read_text()
-        assert "deeplabv3plus" in saved.lower() or "encoder_decoder" in saved.lower()
+    normalized = json.loads((root / "metrics" / "normalize" / "unit-seed0-gta5.json").read_text())
+    assert normalized["device"].startswith("cuda"), normalized
     cwd = os.getcwd()
     os.chdir(root)
     try:

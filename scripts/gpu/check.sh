@@ -12,13 +12,15 @@
 #          mmcv CUDA op), or install a wheel an earlier run left in .gpu/ (copied to $OUT after a build)
 #   data   (in the background, beside the tests) the paper profile in a scratch copy, on embedded
 #          scenes at full size (scale 1.0), N pairs per domain (default 48)
-#   tests  pytest -m gpu: device placement, bf16 autocast against fp32, SyncBN under DDP, the tiny
-#          profile's `dvc repro` on the GPU with a resumed cell against an uninterrupted one
+#   tests  pytest -m gpu: device placement, bf16 autocast against fp32, SyncBN under DDP, translator
+#          fits resumed on the GPU
 #   bench  benchmarks/bench_gpu.py in that copy: DeepLabv3+ R101-D8 steps (pipeline against MMSeg's stock
 #          Runner, alternating, fp32 and bf16), UNIT and CycleGAN steps, evaluate at full resolution
+#   e2e    pytest -m gpu: the tiny profile's `dvc repro` on the GPU, every cell's metrics, and a resumed
+#          cell against an uninterrupted one (last: it takes what time is left)
 # Everything lands in $OUT (default .gpu/out): gpu_check.log, gpu_check.json, gpu_check.md, data.log,
-# pytest_gpu.xml, and the mmcv wheel when one was built (mmcv-torch<version>/, to carry in .gpu/ next
-# time). --skip bench skips the data too; the tests and the bench are cut to end by --deadline
+# pytest_gpu_{quick,e2e}.xml, and the mmcv wheel when one was built (mmcv-torch<version>/, to carry in .gpu/ next
+# time). --skip bench skips the data too, --skip tests the e2e too; each part is cut to end by --deadline
 # seconds after the start (default 560). Exit status 1 when any section failed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -63,6 +65,10 @@ export PYTHONPATH=$SITE:$REPO PATH=$SITE/bin:$PATH DVC_NO_ANALYTICS=1 PYTHONUNBU
 mkdir -p /tmp/stylenorm-bin && ln -sf "$(command -v "$PY")" /tmp/stylenorm-bin/python && export PATH=/tmp/stylenorm-bin:$PATH
 torch_version=$("$PY" -c 'import torch; print(torch.__version__.split("+")[0])')
 wheel=$(ls .gpu/mmcv-torch"$torch_version"/mmcv-*.whl 2>/dev/null | head -1)
+if [ -n "$wheel" ]; then  # built elsewhere against this torch version: use it if it loads
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --upgrade --target "$SITE" "$wheel" \
+        && "$PY" -c 'import mmcv.ops' && echo "mmcv from $wheel" || { echo "$wheel does not load: compiling instead"; wheel=""; }
+fi
 if [ -z "$wheel" ]; then
     echo "compiling mmcv's CPU ops against torch $torch_version ($(nproc) jobs)"
     rm -rf /tmp/mmcv-wheel
@@ -71,10 +77,10 @@ if [ -z "$wheel" ]; then
         || failed "building mmcv"
     built=$(ls /tmp/mmcv-wheel/mmcv-*.whl 2>/dev/null | head -1)
     if [ -n "$built" ]; then  # keep it for a next run (.gpu/mmcv-torch<version>/): it fits this torch only
-        mkdir -p "$OUT/mmcv-torch$torch_version" && cp "$built" "$OUT/mmcv-torch$torch_version/" && wheel=$built
+        mkdir -p "$OUT/mmcv-torch$torch_version" && cp "$built" "$OUT/mmcv-torch$torch_version/"
+        "$PY" -m pip install -q --no-index --no-deps --no-compile --upgrade --target "$SITE" "$built"
     fi
 fi
-[ -n "$wheel" ] && "$PY" -m pip install -q --no-index --no-deps --no-compile --upgrade --target "$SITE" "$wheel"
 if ! "$PY" -c 'import mmcv.ops, mmseg, mmengine, dvc, dvclive, stylenorm.segmentation, stylenorm.translators.unit'; then
     failed "the environment does not import; nothing else can run"
     exit 1
@@ -111,18 +117,27 @@ if ! skipped bench; then
     data_pid=$!
 fi
 
+gpu_tests() {  # $1: pytest -k expression, $2: name of the report
+    timeout $(( DEADLINE - SECONDS - 10 > 60 ? DEADLINE - SECONDS - 10 : 60 )) "$PY" -m pytest -m gpu tests/test_gpu.py -k "$1" \
+        -p no:cacheprovider -q -rA -s --junitxml="$OUT/pytest_gpu_$2.xml" || failed "pytest -m gpu -k '$1'"
+}
 if ! skipped tests; then
-    section "tests (pytest -m gpu)"
-    timeout $(( DEADLINE - SECONDS > 300 ? 300 : DEADLINE - SECONDS - 120 )) "$PY" -m pytest -m gpu tests/test_gpu.py -p no:cacheprovider -q -rA -s --junitxml="$OUT/pytest_gpu.xml" \
-        || failed "pytest -m gpu"
+    section "tests (pytest -m gpu), all but the end-to-end one"
+    gpu_tests "not tiny_repro" quick
 fi
 
 if ! skipped bench; then
     section "bench (benchmarks/bench_gpu.py in the paper profile)"
     wait "$data_pid" || failed "data stages (tail of $OUT/data.log below)"
     tail -3 "$OUT/data.log"
-    (cd "$PAPER" && timeout $(( DEADLINE - SECONDS > 60 ? DEADLINE - SECONDS : 60 )) "$PY" "$REPO/benchmarks/bench_gpu.py" --commit "$COMMIT" --pairs-per-domain 987 \
+    (cd "$PAPER" && timeout $(( DEADLINE - SECONDS - 120 > 120 ? DEADLINE - SECONDS - 120 : 120 )) "$PY" "$REPO/benchmarks/bench_gpu.py" --commit "$COMMIT" --pairs-per-domain 987 \
+        --label "bash scripts/gpu/check.sh --pairs $PAIRS (benchmarks/bench_gpu.py, default settings)" \
         --json "$OUT/gpu_check.json" --write-md "$OUT/gpu_check.md") || failed "bench_gpu"
+fi
+
+if ! skipped tests; then
+    section "tests (pytest -m gpu): the tiny profile's dvc repro on the GPU"
+    gpu_tests "tiny_repro" e2e
 fi
 
 section "done: status $status (${SECONDS} s)"
