@@ -20,7 +20,7 @@ Every section prints as it goes; ``--json`` collects the figures, ``--write-md``
 the card, the commit and an estimate of the paper's grid on one and on eight GPUs) for docs/gpu.md.
 ``--render JSON`` re-renders a committed JSON without a GPU.
 
-Run: python benchmarks/bench_gpu.py [--sections seg,translators,evaluate,matmul] [--iters 16] [--warmup 6]
+Run: python benchmarks/bench_gpu.py [--sections matmul,translators,evaluate,seg] [--iters 12] [--warmup 4]
                                      [--eval-images 20] [--json F] [--write-md F] [--commit SHA]
      python benchmarks/bench_gpu.py --render results/gpu_check.json --write-md results/gpu_check.md
 """
@@ -44,8 +44,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sections", default=",".join(SECTIONS),
                         help=f"comma-separated subset of {','.join(SECTIONS)}")
-    parser.add_argument("--iters", type=int, default=16, help="segmenter iterations per run (>= warmup + 2)")
-    parser.add_argument("--warmup", type=int, default=6, help="leading iterations of each run not counted")
+    parser.add_argument("--iters", type=int, default=12, help="segmenter iterations per run (>= warmup + 2)")
+    parser.add_argument("--warmup", type=int, default=4, help="leading iterations of each run not counted")
     parser.add_argument("--rounds", type=int, default=2, help="S P alternations per precision")
     parser.add_argument("--steps", type=int, default=10, help="timed translator steps (after 3 warm-up steps)")
     parser.add_argument("--eval-images", type=int, default=20, help="test images timed per precision")

@@ -199,16 +199,35 @@ def test_syncbn_is_built_under_ddp_on_the_gpu(gpu_data, project, tmp_path):
 
 @pytest.mark.gpu
 @needs_cuda
-def test_tiny_repro_on_the_gpu_and_a_resumed_cell(tmp_path):
-    """`dvc repro` of the tiny profile with ``base.device: cuda``: every cell's metrics come out; then the
-    first cell trained again, stopped halfway and resumed, against the same cell trained twice without a
-    stop: the resumed weights differ from the uninterrupted ones by no more than two uninterrupted GPU
-    runs differ from each other (bit for bit when the GPU's kernels are deterministic)."""
-    from stylenorm import paths
-    from stylenorm.config import load_params
+def test_segmenter_resumes_on_the_gpu(gpu_data, project):
+    """A cell stopped halfway and resumed on the GPU, against the same cell trained twice without a stop:
+    the resumed weights differ from the uninterrupted ones by no more than two uninterrupted GPU runs
+    differ from each other (bit for bit when the GPU's kernels are deterministic)."""
     from stylenorm.segmentation import train_segmenter
-    from tests.test_pipeline import GRID, dvc, edit_params, run
+    runs = {}
+    for name, stop in (("full", None), ("twin", None), ("resumed", gpu_data.seg.iterations // 2)):
+        if stop:
+            train_segmenter(_seg_config(gpu_data, project, name), project / name / "model", stop_after=stop)
+        path = train_segmenter(_seg_config(gpu_data, project, name), project / name / "model")
+        runs[name] = torch.load(path, weights_only=False)["state_dict"]
+    full = runs["full"]
+    keys = [k for k in full if full[k].is_floating_point()]
+
+    def gap(a: dict) -> float:
+        return max(float((a[k].float() - full[k].float()).abs().max()) for k in keys)
+    twin, resumed = gap(runs["twin"]), gap(runs["resumed"])
+    print(f"segmenter: max |weight difference| from an uninterrupted run: twin {twin:.3g}, resumed {resumed:.3g}")
+    assert resumed <= max(4 * twin, 1e-6), (twin, resumed)
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_tiny_repro_on_the_gpu(tmp_path):
+    """`dvc repro` of the tiny profile with ``base.device: cuda``: every stage runs on the GPU machine and
+    every cell's metrics come out (the translator ran on cuda)."""
+    from stylenorm import paths
     from tests.conftest import copy_project
+    from tests.test_pipeline import GRID, dvc, edit_params, run
     root = copy_project(tmp_path / "repo")
     edit_params(root, lambda p: p["base"].update(device="cuda"))
     (root / ".dvc").mkdir()
@@ -227,28 +246,6 @@ def test_tiny_repro_on_the_gpu_and_a_resumed_cell(tmp_path):
         assert 0 < metrics["mIoU"]["cityscapes"] <= 1, (name, seed)
     normalized = json.loads((root / "metrics" / "normalize" / "unit-seed0-gta5.json").read_text())
     assert normalized["device"].startswith("cuda"), normalized
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        params = load_params(root / "params.yaml")
-        full = torch.load(root / paths.seg_dir("mixed", "identity", 0) / "model.pth", weights_only=False)["state_dict"]
-        runs = {}
-        for name, stop in (("twin", None), ("resumed", params.seg.iterations // 2)):
-            cfg = _seg_config(params, tmp_path, name)
-            if stop:
-                train_segmenter(cfg, tmp_path / name / "model", stop_after=stop)
-                cfg = _seg_config(params, tmp_path, name)
-            path = train_segmenter(cfg, tmp_path / name / "model")
-            runs[name] = torch.load(path, weights_only=False)["state_dict"]
-    finally:
-        os.chdir(cwd)
-    keys = [k for k in full if full[k].is_floating_point()]
-
-    def gap(a: dict) -> float:
-        return max(float((a[k].float() - full[k].float()).abs().max()) for k in keys)
-    twin, resumed = gap(runs["twin"]), gap(runs["resumed"])
-    print(f"max |weight difference| from the dvc-trained cell: uninterrupted twin {twin:.3g}, resumed {resumed:.3g}")
-    assert resumed <= max(4 * twin, 1e-6), (twin, resumed)
 
 
 # --------------------------------------------------------------------------- the check itself, on CPU

@@ -4,7 +4,7 @@
 #
 #   bash scripts/gpu/wheels.sh                  # here: .gpu/wheels (what the device image lacks) + mmcv's source
 #   git rev-parse HEAD > .gpu/commit            # here: the commit measured (the device gets no .git)
-#   bash scripts/gpu/check.sh [--pairs N] [--skip tests,bench] [--deadline S]   # there, from the repository root
+#   bash scripts/gpu/check.sh [--pairs N] [--skip tests,bench,e2e] [--tests K] [--deadline S]   # there, from the repo root
 #
 # Sections, each printing as it goes (a failed one is reported and the next still runs):
 #   env    install .gpu/wheels into a private folder on PYTHONPATH; compile mmcv's CPU ops against the
@@ -12,12 +12,12 @@
 #          mmcv CUDA op), or install a wheel an earlier run left in .gpu/ (copied to $OUT after a build)
 #   data   (in the background, beside the tests) the paper profile in a scratch copy, on embedded
 #          scenes at full size (scale 1.0), N pairs per domain (default 48)
-#   tests  pytest -m gpu: device placement, bf16 autocast against fp32, SyncBN under DDP, translator
-#          fits resumed on the GPU
+#   tests  pytest -m gpu -k K (default: all but the e2e test): device placement, bf16 autocast against
+#          fp32, SyncBN under DDP, translator fits and a segmenter resumed on the GPU
 #   bench  benchmarks/bench_gpu.py in that copy: DeepLabv3+ R101-D8 steps (pipeline against MMSeg's stock
 #          Runner, alternating, fp32 and bf16), UNIT and CycleGAN steps, evaluate at full resolution
-#   e2e    pytest -m gpu: the tiny profile's `dvc repro` on the GPU, every cell's metrics, and a resumed
-#          cell against an uninterrupted one (last: it takes what time is left)
+#   e2e    pytest -m gpu: the tiny profile's whole `dvc repro` on the GPU, every cell's metrics (last:
+#          it takes what time is left; about 4.5 minutes on an H200 machine)
 # Everything lands in $OUT (default .gpu/out): gpu_check.log, gpu_check.json, gpu_check.md, data.log,
 # pytest_gpu_{quick,e2e}.xml, and the mmcv wheel when one was built (mmcv-torch<version>/, to carry in .gpu/ next
 # time). --skip bench skips the data too, --skip tests the e2e too; each part is cut to end by --deadline
@@ -28,10 +28,12 @@ REPO=$PWD
 PAIRS=48
 SKIP=""
 DEADLINE=560  # seconds: the device tool stops a command at 600
+TESTS="not tiny_repro"  # pytest -k expression of the tests run before the bench
 while [ $# -gt 0 ]; do
     case $1 in
         --pairs) PAIRS=$2; shift 2 ;;
         --deadline) DEADLINE=$2; shift 2 ;;
+        --tests) TESTS=$2; shift 2 ;;
         --skip) SKIP=$2; shift 2 ;;
         -h|--help) sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
@@ -40,7 +42,7 @@ done
 case $PAIRS in ''|*[!0-9]*) echo "--pairs takes a whole number, not '$PAIRS'" >&2; exit 2 ;; esac
 case $DEADLINE in ''|*[!0-9]*) echo "--deadline takes whole seconds, not '$DEADLINE'" >&2; exit 2 ;; esac
 for s in ${SKIP//,/ }; do
-    case $s in tests|bench) ;; *) echo "--skip: unknown section '$s' [tests | bench]" >&2; exit 2 ;; esac
+    case $s in tests|bench|e2e) ;; *) echo "--skip: unknown section '$s' [tests | bench | e2e]" >&2; exit 2 ;; esac
 done
 skipped() { [[ ",$SKIP," == *",$1,"* ]]; }
 
@@ -109,6 +111,7 @@ EOF2
     for d in cityscapes gta5; do
         "$PY" -m stages.fetch $d && "$PY" -m stages.unify_labels $d && "$PY" -m stages.split $d || return 1
     done
+    "$PY" -m stages.normalize identity 0 gta5 || return 1  # the raw GTA5 images a mixed identity cell reads
     echo "data ready: $(find data/sampled -name '*.png' | wc -l) files, $SECONDS s after the check began"
 }
 if ! skipped bench; then
@@ -123,19 +126,21 @@ gpu_tests() {  # $1: pytest -k expression, $2: name of the report
 }
 if ! skipped tests; then
     section "tests (pytest -m gpu), all but the end-to-end one"
-    gpu_tests "not tiny_repro" quick
+    gpu_tests "$TESTS" quick
 fi
 
 if ! skipped bench; then
     section "bench (benchmarks/bench_gpu.py in the paper profile)"
     wait "$data_pid" || failed "data stages (tail of $OUT/data.log below)"
     tail -3 "$OUT/data.log"
-    (cd "$PAPER" && timeout $(( DEADLINE - SECONDS - 120 > 120 ? DEADLINE - SECONDS - 120 : 120 )) "$PY" "$REPO/benchmarks/bench_gpu.py" --commit "$COMMIT" --pairs-per-domain 987 \
+    reserve=120  # seconds kept for the e2e test after the bench
+    { skipped tests || skipped e2e; } && reserve=0
+    (cd "$PAPER" && timeout $(( DEADLINE - SECONDS - reserve > 120 ? DEADLINE - SECONDS - reserve : 120 )) "$PY" "$REPO/benchmarks/bench_gpu.py" --commit "$COMMIT" --pairs-per-domain 987 \
         --label "bash scripts/gpu/check.sh --pairs $PAIRS (benchmarks/bench_gpu.py, default settings)" \
         --json "$OUT/gpu_check.json" --write-md "$OUT/gpu_check.md") || failed "bench_gpu"
 fi
 
-if ! skipped tests; then
+if ! skipped tests && ! skipped e2e; then
     section "tests (pytest -m gpu): the tiny profile's dvc repro on the GPU"
     gpu_tests "tiny_repro" e2e
 fi
