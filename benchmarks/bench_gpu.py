@@ -174,39 +174,44 @@ def seg_configs(params, device: str, tmp: Path, iters: int):
     return build
 
 
-def iteration_times(cfg) -> list[float]:
+def iteration_times(cfg) -> tuple[list[float], float]:
+    """Per-iteration seconds of one Runner's training, and the run's wall seconds (its build, data
+    workers and the first iterations' cuDNN autotuning included)."""
     from mmengine.runner import Runner
+    start = time.perf_counter()
     runner = Runner.from_cfg(cfg)
     runner.train()
     times = list(runner.message_hub.get_scalar("train/time").data[0])
     del runner
     gc.collect()
-    return times
+    return times, time.perf_counter() - start
 
 
-def seg(params, device: str, iters: int, warmup: int, rounds: int) -> dict:
-    out = {}
+def seg(params, device: str, iters: int, warmup: int, rounds: int, save=lambda out: None) -> dict:
+    """``save(out)`` after every run: a run cut short by a deadline keeps the runs before it."""
+    out = dict(config=params.seg.config, crop=list(params.seg.crop_size), batch=params.seg.batch_size,
+               channels_last=params.seg.channels_last, iterations=params.seg.iterations, runs=[])
     with tempfile.TemporaryDirectory() as tmp:
         build = seg_configs(params, device, Path(tmp), iters)
         for precision in ("fp32", "bf16"):
             times = {"stock": [], "pipeline": []}
             for r in range(rounds):
                 for kind in ("stock", "pipeline"):
-                    t = iteration_times(build(f"{kind}_{precision}_{r}", precision, stock=kind == "stock"))[warmup:]
+                    t, wall = iteration_times(build(f"{kind}_{precision}_{r}", precision, stock=kind == "stock"))
+                    t = t[warmup:]
                     times[kind] += t
-                    print(f"  {kind:<9}{precision:<6} round {r}: median {statistics.median(t):.4f} s/it over {len(t)}",
-                          flush=True)
+                    out["runs"].append(dict(kind=kind, precision=precision, round=r, median_s_per_it=statistics.median(t),
+                                            timed_iterations=len(t), wall_s=wall))
+                    save(out)
+                    print(f"  {kind:<9}{precision:<6} round {r}: median {statistics.median(t):.4f} s/it over {len(t)} "
+                          f"({wall:.0f} s for the run, build and warm-up included)", flush=True)
             med = {k: statistics.median(v) for k, v in times.items()}
             out[precision] = dict(stock_s_per_it=med["stock"], pipeline_s_per_it=med["pipeline"],
                                   ratio=med["pipeline"] / med["stock"], timed_iterations=len(times["stock"]))
+            save(out)
             print(f"  seg {precision}: pipeline {med['pipeline']:.4f} s/it ({1 / med['pipeline']:.2f} it/s), stock "
                   f"{med['stock']:.4f} s/it; pipeline / stock = {med['pipeline'] / med['stock']:.3f} (aim <= 1.05)",
                   flush=True)
-    out["config"] = params.seg.config
-    out["crop"] = list(params.seg.crop_size)
-    out["batch"] = params.seg.batch_size
-    out["channels_last"] = params.seg.channels_last
-    out["iterations"] = params.seg.iterations
     return out
 
 
@@ -244,7 +249,7 @@ def evaluate(params, device: str, n_images: int) -> dict:
 def estimate(fig: dict) -> list[dict]:
     """The paper profile's default grid (2 normalizers x 3 seeds of ``mixed``, UNIT fitted once) from
     the measured steps: hours on one GPU and on eight (cells in parallel, one GPU each; UNIT's fit on one)."""
-    if not all(k in fig for k in ("seg", "translators", "evaluate")):
+    if not all(k in fig for k in ("seg", "translators", "evaluate")) or not {"fp32", "bf16"} <= set(fig["seg"]):
         return []
     study = fig["study"]
     cells = len(study["normalizers"]) * len(study["seeds"])
@@ -276,10 +281,14 @@ def render(fig: dict) -> str:
         lines += [f"| DeepLabv3+ step (`{Path(s['config']).name}`, crop {s['crop'][0]}x{s['crop'][1]}, batch {s['batch']}) "
                   "| pipeline s/it | it/s | stock Runner s/it | pipeline / stock |", "|---|---|---|---|---|"]
         for p in ("fp32", "bf16"):
-            r = s[p]
-            lines.append(f"| {p} | {r['pipeline_s_per_it']:.4f} | {1 / r['pipeline_s_per_it']:.2f} | "
-                         f"{r['stock_s_per_it']:.4f} | {r['ratio']:.3f} |")
-        lines.append("")
+            if p in s:
+                r = s[p]
+                lines.append(f"| {p} | {r['pipeline_s_per_it']:.4f} | {1 / r['pipeline_s_per_it']:.2f} | "
+                             f"{r['stock_s_per_it']:.4f} | {r['ratio']:.3f} |")
+            else:
+                lines.append(f"| {p} | not finished | | | |")
+        runs = ", ".join(f"{r['kind']} {r['precision']} {r['median_s_per_it']:.4f} s/it ({r['wall_s']:.0f} s)" for r in s.get("runs", []))
+        lines += ["", f"Runs in order (median s/it after the warm-up; the run's wall time, build and warm-up included): {runs}.", ""]
     if "translators" in fig:
         lines += ["| translator step (profile's `fit`) | crop | batch | parameters | s/step | it/s |", "|---|---|---|---|---|---|"]
         for k, r in fig["translators"].items():
@@ -339,7 +348,11 @@ def main(argv=None) -> None:
         elif section == "translators":
             fig["translators"] = translators(params, args.device, args.steps)
         elif section == "seg":
-            fig["seg"] = seg(params, args.device, args.iters, args.warmup, args.rounds)
+            def save(out: dict) -> None:
+                fig["seg"] = out
+                if args.json:
+                    args.json.write_text(json.dumps(fig, indent=1) + "\n")
+            seg(params, args.device, args.iters, args.warmup, args.rounds, save)
         elif section == "evaluate":
             fig["evaluate"] = evaluate(params, args.device, args.eval_images)
         print(f"   ({time.perf_counter() - start:.0f} s)", flush=True)

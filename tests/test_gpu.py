@@ -211,12 +211,15 @@ def test_segmenter_resumes_on_the_gpu(gpu_data, project):
         path = train_segmenter(_seg_config(gpu_data, project, name), project / name / "model")
         runs[name] = torch.load(path, weights_only=False)["state_dict"]
     full = runs["full"]
-    keys = [k for k in full if full[k].is_floating_point()]
+    # trainable weights only: BN running statistics amplify the GPU's run-to-run noise (an H200 run of
+    # ad78405 measured max |difference| 23 between two uninterrupted runs by that measure)
+    keys = [k for k in full if full[k].is_floating_point() and not k.endswith(("running_mean", "running_var"))]
+    norm = sum(float(full[k].float().pow(2).sum()) for k in keys) ** 0.5
 
-    def gap(a: dict) -> float:
-        return max(float((a[k].float() - full[k].float()).abs().max()) for k in keys)
+    def gap(a: dict) -> float:  # relative L2 distance to the uninterrupted run
+        return sum(float((a[k].float() - full[k].float()).pow(2).sum()) for k in keys) ** 0.5 / norm
     twin, resumed = gap(runs["twin"]), gap(runs["resumed"])
-    print(f"segmenter: max |weight difference| from an uninterrupted run: twin {twin:.3g}, resumed {resumed:.3g}")
+    print(f"segmenter: relative L2 distance of the weights from an uninterrupted run: twin {twin:.3g}, resumed {resumed:.3g}")
     assert resumed <= max(4 * twin, 1e-6), (twin, resumed)
 
 
@@ -317,6 +320,12 @@ def test_rendered_report_names_the_card_and_estimates_the_grid():
     assert rows["fp32"]["eight_gpus_h"] == pytest.approx(100 + 100 / 3600 + 4 + 100 / 3600)
     text = bench_gpu.render(fig)
     assert "Card X" in text and "`abc`" in text and "| fp32 | 0.3600 | 2.78 | 0.3500 | 1.029 |" in text
+    # a run cut short by its deadline: the finished runs are shown, the grid is not estimated
+    fig["seg"] = dict(fig["seg"], runs=[dict(kind="stock", precision="fp32", round=0, median_s_per_it=0.111,
+                                             timed_iterations=8, wall_s=107.0)])
+    del fig["seg"]["fp32"], fig["seg"]["bf16"]
+    text = bench_gpu.render(fig)
+    assert bench_gpu.estimate(fig) == [] and "| fp32 | not finished |" in text and "stock fp32 0.1110 s/it (107 s)" in text
 
 
 def test_bench_gpu_runs_every_section_on_cpu(gpu_data, project, tmp_path):
@@ -332,7 +341,7 @@ def test_bench_gpu_runs_every_section_on_cpu(gpu_data, project, tmp_path):
                     "--matmul-n", "64", "--commit", "abc", "--json", str(out), "--write-md", str(tmp_path / "gpu.md")])
     fig = json.loads(out.read_text())
     assert set(bench_gpu.SECTIONS) <= set(fig)
-    assert fig["seg"]["fp32"]["timed_iterations"] == 2 and fig["seg"]["bf16"]["ratio"] > 0
+    assert fig["seg"]["fp32"]["timed_iterations"] == 2 and fig["seg"]["bf16"]["ratio"] > 0 and len(fig["seg"]["runs"]) == 4
     assert {"unit fp32", "unit bf16", "cyclegan fp32", "cyclegan bf16", "unit translate"} <= set(fig["translators"])
     assert fig["evaluate"]["images"] == 2 and fig["evaluate"]["fp32"]["images_per_s"] > 0
     assert (tmp_path / "gpu.md").read_text() == bench_gpu.render(fig) and len(bench_gpu.estimate(fig)) == 2
