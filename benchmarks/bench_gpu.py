@@ -47,6 +47,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--iters", type=int, default=12, help="segmenter iterations per run (>= warmup + 2)")
     parser.add_argument("--warmup", type=int, default=4, help="leading iterations of each run not counted")
     parser.add_argument("--rounds", type=int, default=2, help="S P alternations per precision")
+    parser.add_argument("--cudnn-benchmark", action="store_true",
+                        help="let cuDNN autotune (the configs' default): each new shape, format and precision then costs "
+                             "minutes of warm-up on R101-D8 (107 s for 12 iterations on an H200), so the bench turns it off")
     parser.add_argument("--steps", type=int, default=10, help="timed translator steps (after 3 warm-up steps)")
     parser.add_argument("--eval-images", type=int, default=20, help="test images timed per precision")
     parser.add_argument("--pairs-per-domain", type=int, help="the estimate's data size (default: data.n_per_domain)")
@@ -150,7 +153,7 @@ def translators(params, device, steps: int) -> dict:
     return out
 
 
-def seg_configs(params, device: str, tmp: Path, iters: int):
+def seg_configs(params, device: str, tmp: Path, iters: int, cudnn_benchmark: bool):
     """(stock, pipeline) config builders for one precision, the pipeline's as ``train_seg`` builds it."""
     from stylenorm.protocols.mixed import Mixed
     from stylenorm.segmentation import build_config
@@ -170,6 +173,7 @@ def seg_configs(params, device: str, tmp: Path, iters: int):
                 cfg.optim_wrapper = dict(type="AmpOptimWrapper", dtype="bfloat16", optimizer=cfg.optim_wrapper.optimizer,
                                          clip_grad=cfg.optim_wrapper.get("clip_grad"))
         cfg.default_hooks.checkpoint = dict(type="CheckpointHook", by_epoch=False, interval=10**9, save_last=False)
+        cfg.env_cfg.cudnn_benchmark = cudnn_benchmark  # the same for both
         return cfg
     return build
 
@@ -187,12 +191,14 @@ def iteration_times(cfg) -> tuple[list[float], float]:
     return times, time.perf_counter() - start
 
 
-def seg(params, device: str, iters: int, warmup: int, rounds: int, save=lambda out: None) -> dict:
+def seg(params, device: str, iters: int, warmup: int, rounds: int, cudnn_benchmark: bool = False,
+        save=lambda out: None) -> dict:
     """``save(out)`` after every run: a run cut short by a deadline keeps the runs before it."""
     out = dict(config=params.seg.config, crop=list(params.seg.crop_size), batch=params.seg.batch_size,
-               channels_last=params.seg.channels_last, iterations=params.seg.iterations, runs=[])
+               channels_last=params.seg.channels_last, iterations=params.seg.iterations, cudnn_benchmark=cudnn_benchmark,
+               num_workers=params.base.num_workers, runs=[])
     with tempfile.TemporaryDirectory() as tmp:
-        build = seg_configs(params, device, Path(tmp), iters)
+        build = seg_configs(params, device, Path(tmp), iters, cudnn_benchmark)
         for precision in ("fp32", "bf16"):
             times = {"stock": [], "pipeline": []}
             for r in range(rounds):
@@ -202,13 +208,14 @@ def seg(params, device: str, iters: int, warmup: int, rounds: int, save=lambda o
                     times[kind] += t
                     out["runs"].append(dict(kind=kind, precision=precision, round=r, median_s_per_it=statistics.median(t),
                                             timed_iterations=len(t), wall_s=wall))
+                    if kind == "pipeline":  # after every S P pair: a later cut keeps a ratio
+                        med = {k: statistics.median(v) for k, v in times.items()}
+                        out[precision] = dict(stock_s_per_it=med["stock"], pipeline_s_per_it=med["pipeline"],
+                                              ratio=med["pipeline"] / med["stock"], timed_iterations=len(times["stock"]),
+                                              rounds=r + 1)
                     save(out)
                     print(f"  {kind:<9}{precision:<6} round {r}: median {statistics.median(t):.4f} s/it over {len(t)} "
                           f"({wall:.0f} s for the run, build and warm-up included)", flush=True)
-            med = {k: statistics.median(v) for k, v in times.items()}
-            out[precision] = dict(stock_s_per_it=med["stock"], pipeline_s_per_it=med["pipeline"],
-                                  ratio=med["pipeline"] / med["stock"], timed_iterations=len(times["stock"]))
-            save(out)
             print(f"  seg {precision}: pipeline {med['pipeline']:.4f} s/it ({1 / med['pipeline']:.2f} it/s), stock "
                   f"{med['stock']:.4f} s/it; pipeline / stock = {med['pipeline'] / med['stock']:.3f} (aim <= 1.05)",
                   flush=True)
@@ -247,12 +254,14 @@ def evaluate(params, device: str, n_images: int) -> dict:
 
 
 def estimate(fig: dict) -> list[dict]:
-    """The paper profile's default grid (2 normalizers x 3 seeds of ``mixed``, UNIT fitted once) from
-    the measured steps: hours on one GPU and on eight (cells in parallel, one GPU each; UNIT's fit on one)."""
+    """The paper profile's default grid (its normalizers x seeds of ``mixed``, UNIT fitted once per fit
+    seed) from the measured steps: hours on one GPU and on eight (cells side by side, one GPU each; each
+    fit on one GPU, fits side by side)."""
     if not all(k in fig for k in ("seg", "translators", "evaluate")) or not {"fp32", "bf16"} <= set(fig["seg"]):
         return []
     study = fig["study"]
     cells = len(study["normalizers"]) * len(study["seeds"])
+    fits = len(study.get("fit_seeds", [0]))
     test_images = fig["test_images_per_cell"]
     rows = []
     for precision in ("fp32", "bf16"):
@@ -261,8 +270,8 @@ def estimate(fig: dict) -> list[dict]:
         fit = unit["s_per_step"] * unit["iterations"]
         normalize = fig["images_to_normalize"] / fig["translators"]["unit translate"]["images_per_s"]
         ev = test_images / fig["evaluate"][precision]["images_per_s"]
-        one = fit + normalize + cells * (seg + ev)
-        eight = fit + normalize + -(-cells // 8) * (seg + ev)
+        one = fits * (fit + normalize) + cells * (seg + ev)
+        eight = -(-fits // 8) * (fit + normalize) + -(-cells // 8) * (seg + ev)
         rows.append(dict(precision=precision, cells=cells, seg_cell_h=seg / 3600, unit_fit_h=fit / 3600,
                          normalize_h=normalize / 3600, evaluate_cell_h=ev / 3600, one_gpu_h=one / 3600,
                          eight_gpus_h=eight / 3600))
@@ -287,6 +296,11 @@ def render(fig: dict) -> str:
                              f"{r['stock_s_per_it']:.4f} | {r['ratio']:.3f} |")
             else:
                 lines.append(f"| {p} | not finished | | | |")
+        if "num_workers" in s:
+            lines += ["", f"Pipeline as the profile configures it (channels_last {s['channels_last']}, its seeding and DVCLive "
+                      "hooks, bf16 through its autocast wrapper); stock: the same config and data without those hooks, "
+                      "contiguous memory, bf16 through MMEngine's AmpOptimWrapper (with its gradient scaler); cuDNN "
+                      f"autotuning {'on' if s['cudnn_benchmark'] else 'off'} for both; {s['num_workers']} loader workers."]
         runs = ", ".join(f"{r['kind']} {r['precision']} {r['median_s_per_it']:.4f} s/it ({r['wall_s']:.0f} s)" for r in s.get("runs", []))
         lines += ["", f"Runs in order (median s/it after the warm-up; the run's wall time, build and warm-up included): {runs}.", ""]
     if "translators" in fig:
@@ -305,7 +319,7 @@ def render(fig: dict) -> str:
     rows = estimate(fig)
     if rows:
         lines += [f"Estimate of the paper profile's default grid ({rows[0]['cells']} DeepLabv3+ cells of "
-                  f"{fig['seg']['iterations']:,} iterations, UNIT fitted once for "
+                  f"{fig['seg']['iterations']:,} iterations, UNIT fitted {len(fig['study'].get('fit_seeds', [0]))} time(s) for "
                   f"{fig['translators']['unit fp32']['iterations']:,} iterations, {fig['images_to_normalize']:,} images "
                   f"normalized, {fig['test_images_per_cell']:,} test images per cell) from the steps above; eight GPUs "
                   "run the cells side by side after the fit, which stays on one:", "",
@@ -333,7 +347,7 @@ def main(argv=None) -> None:
                torch=torch.__version__, cuda=torch.version.cuda, commit=args.commit,
                date=time.strftime("%Y-%m-%d"),
                command=args.label or "python benchmarks/bench_gpu.py " + " ".join(argv or sys.argv[1:]),
-               study=dict(normalizers=params.study.normalizers, seeds=params.study.seeds))
+               study=dict(normalizers=params.study.normalizers, seeds=params.study.seeds, fit_seeds=params.study.fit_seeds))
     # the real study's sizes: test images per cell (both test sets of `mixed`), GTA5 images normalized
     n = args.pairs_per_domain or params.data.n_per_domain
     fig["test_images_per_cell"] = 2 * round(n * params.split.test_fraction)
@@ -352,7 +366,7 @@ def main(argv=None) -> None:
                 fig["seg"] = out
                 if args.json:
                     args.json.write_text(json.dumps(fig, indent=1) + "\n")
-            seg(params, args.device, args.iters, args.warmup, args.rounds, save)
+            seg(params, args.device, args.iters, args.warmup, args.rounds, args.cudnn_benchmark, save)
         elif section == "evaluate":
             fig["evaluate"] = evaluate(params, args.device, args.eval_images)
         print(f"   ({time.perf_counter() - start:.0f} s)", flush=True)

@@ -3,7 +3,7 @@
 Tests marked ``gpu`` need a CUDA device: they are deselected by default (pyproject's addopts) and
 skipped without one; ``scripts/gpu/check.sh`` runs them on a GPU machine (``pytest -m gpu``):
 device placement of every model and batch, bf16 autocast against fp32, SyncBN built under DDP,
-and the tiny profile's ``dvc repro`` on the GPU with a resumed cell. The unmarked tests check the
+translators and a segmenter resumed on the GPU, and the tiny profile's ``dvc repro`` there. The unmarked tests check the
 check itself on CPU: its argument parsing, the wheels it carries, and the report it renders.
 """
 from __future__ import annotations
@@ -70,7 +70,7 @@ def test_translators_train_and_keep_everything_on_the_gpu(name, params):
 @pytest.mark.gpu
 @needs_cuda
 @pytest.mark.parametrize("name", ["unit", "cyclegan"])
-def test_translator_fit_resumes_on_the_gpu(name, params, project):
+def test_translator_fit_resumes_on_the_gpu(name, params, project, capsys):
     """A fit stopped after a checkpoint resumes on the GPU: the checkpoint is loaded onto the GPU, and the
     random-generator states inside it (the latent noise, the image pools' draws) must be set back as the
     CPU bytes torch wants. It ends where an uninterrupted run ends, up to the GPU's own run-to-run spread."""
@@ -88,7 +88,9 @@ def test_translator_fit_resumes_on_the_gpu(name, params, project):
                                 live_dir=project / run / "live", **common, **kw)
     full, twin = fit("full"), fit("twin")
     fit("res", stop_after=5)  # stopped at step 5; the last checkpoint is step 3's
+    capsys.readouterr()
     resumed = fit("res")
+    assert "at step 3/8" in capsys.readouterr().out  # it did resume, not retrain from step 0
     assert (project / "res" / "model.pt").exists() and _on_cuda(resumed.netG)
     ref = full.netG.state_dict()
 
@@ -199,7 +201,7 @@ def test_syncbn_is_built_under_ddp_on_the_gpu(gpu_data, project, tmp_path):
 
 @pytest.mark.gpu
 @needs_cuda
-def test_segmenter_resumes_on_the_gpu(gpu_data, project):
+def test_segmenter_resumes_on_the_gpu(gpu_data, project, capsys):
     """A cell stopped halfway and resumed on the GPU, against the same cell trained twice without a stop:
     the resumed weights differ from the uninterrupted ones by no more than two uninterrupted GPU runs
     differ from each other (bit for bit when the GPU's kernels are deterministic)."""
@@ -208,7 +210,10 @@ def test_segmenter_resumes_on_the_gpu(gpu_data, project):
     for name, stop in (("full", None), ("twin", None), ("resumed", gpu_data.seg.iterations // 2)):
         if stop:
             train_segmenter(_seg_config(gpu_data, project, name), project / name / "model", stop_after=stop)
+            capsys.readouterr()
         path = train_segmenter(_seg_config(gpu_data, project, name), project / name / "model")
+        if stop:
+            assert "resuming from" in capsys.readouterr().out  # it did resume, not retrain from iteration 0
         runs[name] = torch.load(path, weights_only=False)["state_dict"]
     full = runs["full"]
     # trainable weights only: BN running statistics amplify the GPU's run-to-run noise (an H200 run of
@@ -284,7 +289,10 @@ def test_carried_wheels_fit_one_device_call_with_the_working_tree():
     carried = sum(int(size) for _, size, _ in listed)
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True).stdout.split("\0")
     tree = sum((REPO / f).stat().st_size for f in tracked if f and (REPO / f).is_file())
-    assert carried + tree <= 64 * 2**20 * 0.9, f"{carried / 2**20:.1f} MiB carried + {tree / 2**20:.1f} MiB tree"
+    # room for a prebuilt mmcv wheel too (check.sh uses .gpu/mmcv-torch<version>/ when present): 31.0 MiB for
+    # CPython 3.12 and torch 2.11, as built for the H200 runs
+    mmcv_wheel = 32 * 2**20
+    assert carried + tree + mmcv_wheel <= 64 * 2**20, f"{carried / 2**20:.1f} MiB carried + {tree / 2**20:.1f} MiB tree"
     lock = {}
     for line in (REPO / "requirements.lock").read_text().splitlines():
         if "==" in line and not line.startswith("#"):

@@ -4,7 +4,8 @@
 #
 #   bash scripts/gpu/wheels.sh                  # here: .gpu/wheels (what the device image lacks) + mmcv's source
 #   git rev-parse HEAD > .gpu/commit            # here: the commit measured (the device gets no .git)
-#   bash scripts/gpu/check.sh [--pairs N] [--skip tests,bench,e2e] [--tests K] [--deadline S]   # there, from the repo root
+#   bash scripts/gpu/check.sh [--pairs N] [--skip tests,bench] [--tests K] [--deadline S]   # there, from the repo root
+#   bash scripts/gpu/check.sh --e2e                                        # a second call: the tiny dvc repro
 #
 # Sections, each printing as it goes (a failed one is reported and the next still runs):
 #   env    install .gpu/wheels into a private folder on PYTHONPATH; compile mmcv's CPU ops against the
@@ -16,24 +17,27 @@
 #          fp32, SyncBN under DDP, translator fits and a segmenter resumed on the GPU
 #   bench  benchmarks/bench_gpu.py in that copy: DeepLabv3+ R101-D8 steps (pipeline against MMSeg's stock
 #          Runner, alternating, fp32 and bf16), UNIT and CycleGAN steps, evaluate at full resolution
-#   e2e    pytest -m gpu: the tiny profile's whole `dvc repro` on the GPU, every cell's metrics (last:
-#          it takes what time is left; about 4.5 minutes on an H200 machine)
+#   e2e    (--e2e, alone: env and this) pytest -m gpu: the tiny profile's whole `dvc repro` on the GPU,
+#          every cell's metrics; about 4.5 minutes on an H200 machine
 # Everything lands in $OUT (default .gpu/out): gpu_check.log, gpu_check.json, gpu_check.md, data.log,
 # pytest_gpu_{quick,e2e}.xml, and the mmcv wheel when one was built (mmcv-torch<version>/, to carry in .gpu/ next
-# time). --skip bench skips the data too, --skip tests the e2e too; each part is cut to end by --deadline
-# seconds after the start (default 560). Exit status 1 when any section failed.
+# time). --skip bench skips the data too. Each part is cut to end by --deadline seconds after the start
+# (default 560), and one with under a minute left is skipped. Exit status 1 when any part failed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
+ARGS="$*"
 PAIRS=48
 SKIP=""
 DEADLINE=560  # seconds: the device tool stops a command at 600
 TESTS="not tiny_repro"  # pytest -k expression of the tests run before the bench
+E2E=0  # 1: the tiny profile's dvc repro alone (its own call: about 4.5 minutes there)
 while [ $# -gt 0 ]; do
     case $1 in
         --pairs) PAIRS=$2; shift 2 ;;
         --deadline) DEADLINE=$2; shift 2 ;;
         --tests) TESTS=$2; shift 2 ;;
+        --e2e) E2E=1; shift ;;
         --skip) SKIP=$2; shift 2 ;;
         -h|--help) sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
@@ -42,19 +46,20 @@ done
 case $PAIRS in ''|*[!0-9]*) echo "--pairs takes a whole number, not '$PAIRS'" >&2; exit 2 ;; esac
 case $DEADLINE in ''|*[!0-9]*) echo "--deadline takes whole seconds, not '$DEADLINE'" >&2; exit 2 ;; esac
 for s in ${SKIP//,/ }; do
-    case $s in tests|bench|e2e) ;; *) echo "--skip: unknown section '$s' [tests | bench | e2e]" >&2; exit 2 ;; esac
+    case $s in tests|bench) ;; *) echo "--skip: unknown section '$s' [tests | bench]" >&2; exit 2 ;; esac
 done
+[ "$E2E" = 1 ] && SKIP=tests,bench
 skipped() { [[ ",$SKIP," == *",$1,"* ]]; }
 
 OUT=${OUT:-$REPO/.gpu/out}
-mkdir -p "$OUT"
+mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)  # absolute: later parts run in other folders
 exec > >(tee -a "$OUT/gpu_check.log") 2>&1
 PY=${PYTHON:-python3}
 SITE=${STYLENORM_GPU_SITE:-/tmp/stylenorm-site}
 COMMIT=$(cat .gpu/commit 2>/dev/null || git rev-parse HEAD 2>/dev/null || echo unknown)
 status=0
 section() { echo; echo "=== $1  [$(date +%T), ${SECONDS} s in]"; }
-failed() { echo "FAILED: $1"; status=1; }
+failed() { local rc=$?; echo "FAILED ($( [ $rc -eq 124 ] && echo "stopped at the deadline" || echo "exit $rc")): $1"; status=1; }
 
 section "env (commit $COMMIT)"
 nvidia-smi -L || failed "nvidia-smi"
@@ -93,11 +98,11 @@ PAPER=/tmp/stylenorm-paper
 make_data() {  # the paper profile in a scratch copy, on embedded scenes at full size (CPU work: runs beside the tests)
     rm -rf "$PAPER" && mkdir -p "$PAPER" && cp -r dvc.yaml params.yaml stages stylenorm profiles configs "$PAPER"/ || return 1
     cd "$PAPER" || return 1
-    "$PY" -m stylenorm.profiles paper && "$PY" - "$PAIRS" "$(nproc)" <<'EOF2' || return 1
+    "$PY" -m stylenorm.profiles paper && "$PY" - "$PAIRS" <<'EOF2' || return 1
 import sys
 from pathlib import Path
 from ruamel.yaml import YAML
-pairs, cores = int(sys.argv[1]), int(sys.argv[2])
+pairs = int(sys.argv[1])
 yaml = YAML()
 path = Path("params.yaml")
 p = yaml.load(path)
@@ -105,7 +110,6 @@ for domain in ("cityscapes", "gta5"):
     p["data"][domain]["source"] = "synthetic"
 p["data"]["n_per_domain"] = pairs
 p["data"]["synthetic"].update(scale=1.0, pool_size=pairs + pairs // 10 + 4)
-p["base"]["num_workers"] = min(cores, 16)
 yaml.dump(p, path)
 EOF2
     for d in cityscapes gta5; do
@@ -120,8 +124,10 @@ if ! skipped bench; then
     data_pid=$!
 fi
 
+left() { echo $(( DEADLINE - SECONDS - 5 )); }  # seconds before the deadline
 gpu_tests() {  # $1: pytest -k expression, $2: name of the report
-    timeout $(( DEADLINE - SECONDS - 10 > 60 ? DEADLINE - SECONDS - 10 : 60 )) "$PY" -m pytest -m gpu tests/test_gpu.py -k "$1" \
+    [ "$(left)" -ge 60 ] || { failed "no time left for pytest -k '$1'"; return; }
+    timeout "$(left)" "$PY" -m pytest -m gpu tests/test_gpu.py -k "$1" \
         -p no:cacheprovider -q -rA -s --junitxml="$OUT/pytest_gpu_$2.xml" || failed "pytest -m gpu -k '$1'"
 }
 if ! skipped tests; then
@@ -133,14 +139,15 @@ if ! skipped bench; then
     section "bench (benchmarks/bench_gpu.py in the paper profile)"
     wait "$data_pid" || failed "data stages (tail of $OUT/data.log below)"
     tail -3 "$OUT/data.log"
-    reserve=120  # seconds kept for the e2e test after the bench
-    { skipped tests || skipped e2e; } && reserve=0
-    (cd "$PAPER" && timeout $(( DEADLINE - SECONDS - reserve > 120 ? DEADLINE - SECONDS - reserve : 120 )) "$PY" "$REPO/benchmarks/bench_gpu.py" --commit "$COMMIT" --pairs-per-domain 987 \
-        --label "bash scripts/gpu/check.sh --pairs $PAIRS (benchmarks/bench_gpu.py, default settings)" \
+    pairs=$("$PY" -c 'from stylenorm.config import load_params; print(load_params("params.yaml").data.n_per_domain)')
+    if [ "$(left)" -lt 60 ]; then failed "no time left for the bench"; else
+    (cd "$PAPER" && timeout "$(left)" "$PY" "$REPO/benchmarks/bench_gpu.py" --commit "$COMMIT" --pairs-per-domain "$pairs" \
+        --label "bash scripts/gpu/check.sh $ARGS (benchmarks/bench_gpu.py, default settings)" \
         --json "$OUT/gpu_check.json" --write-md "$OUT/gpu_check.md") || failed "bench_gpu"
+    fi
 fi
 
-if ! skipped tests && ! skipped e2e; then
+if [ "$E2E" = 1 ]; then
     section "tests (pytest -m gpu): the tiny profile's dvc repro on the GPU"
     gpu_tests "tiny_repro" e2e
 fi

@@ -39,9 +39,17 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 for pin in $pins; do
     # A wheel for CPython 3.12 on x86-64 Linux; a package that ships only a source archive is pure
     # Python here (antlr4-python3-runtime, ...), so the wheel built from it here serves there.
-    python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
-        $PLATFORMS -d "$OUT/wheels" "$pin" 2>/dev/null \
-        || python3 -m pip wheel -q --no-deps -w "$OUT/wheels" "$pin"
+    if ! python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+            $PLATFORMS -d "$OUT/wheels" "$pin" 2>/dev/null; then
+        tmp=$(mktemp -d)
+        python3 -m pip wheel -q --no-deps -w "$tmp" "$pin"
+        built=$(ls "$tmp"/*.whl)
+        case $built in
+            *-none-any.whl) mv "$built" "$OUT/wheels/" ;;
+            *) echo "$pin: no CPython 3.12 wheel on the index, and it does not build as pure Python ($built)" >&2; exit 1 ;;
+        esac
+        rm -rf "$tmp"
+    fi
 done
 mmcv=$(grep '^mmcv==' requirements.lock)
 # The source archive alone, from the index's page (pip's own download would first build metadata,
