@@ -174,6 +174,10 @@ def seg_configs(params, device: str, tmp: Path, iters: int, cudnn_benchmark: boo
                                          clip_grad=cfg.optim_wrapper.get("clip_grad"))
         cfg.default_hooks.checkpoint = dict(type="CheckpointHook", by_epoch=False, interval=10**9, save_last=False)
         cfg.env_cfg.cudnn_benchmark = cudnn_benchmark  # the same for both
+        # MMEngine keeps one visualizer per name for the whole process, writing under the work folder of
+        # the Runner that made it: a name of its own keeps later Runners (a test's, in the same process)
+        # off this run's temporary folder, which is gone once the bench returns
+        cfg.visualizer.name = f"bench_gpu_{name}"
         return cfg
     return build
 
