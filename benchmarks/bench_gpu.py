@@ -78,36 +78,28 @@ def sync(device) -> None:
         torch.cuda.synchronize()
 
 
+def seconds_per_call(fn, device, warmup: int, calls: int) -> float:
+    """Mean seconds of ``fn()`` over ``calls`` calls after ``warmup`` untimed ones, the device synchronised."""
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    sync(device)
+    return (time.perf_counter() - start) / calls
+
+
 def matmul_tflops(device, n: int = 8192, reps: int = 10) -> dict:
     import torch
     out = {}
     for dtype in (torch.float32, torch.bfloat16):
         a = torch.randn(n, n, device=device, dtype=dtype)
         b = torch.randn(n, n, device=device, dtype=dtype)
-        for _ in range(3):
-            a @ b
-        sync(device)
-        start = time.perf_counter()
-        for _ in range(reps):
-            a @ b
-        sync(device)
-        out[str(dtype).split(".")[-1]] = 2 * n**3 * reps / (time.perf_counter() - start) / 1e12
+        out[str(dtype).split(".")[-1]] = 2 * n**3 / seconds_per_call(lambda: a @ b, device, 3, reps) / 1e12
         del a, b
     return {"n": n, "tflops": out, "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
             "tf32_cudnn": torch.backends.cudnn.allow_tf32}
-
-
-def step_seconds(model, batch: tuple, device, warmup: int, steps: int) -> float:
-    for _ in range(warmup):
-        model.set_input(*batch)
-        model.optimize_parameters()
-    sync(device)
-    start = time.perf_counter()
-    for _ in range(steps):
-        model.set_input(*batch)
-        model.optimize_parameters()
-    sync(device)
-    return (time.perf_counter() - start) / steps
 
 
 def translators(params, device, steps: int) -> dict:
@@ -127,7 +119,10 @@ def translators(params, device, steps: int) -> dict:
             cfg = dataclasses.replace(fit, precision=precision)
             model = model_cls(cfg, torch.device(device), seed=0)
             n_params = sum(p.numel() for net in (model.netG, model.netD) for p in net.parameters())
-            s = step_seconds(model, batch, device, warmup=3, steps=steps)
+            def step():
+                model.set_input(*batch)
+                model.optimize_parameters()
+            s = seconds_per_call(step, device, 3, steps)
             out[f"{name} {precision}"] = dict(s_per_step=s, crop=fit.crop_size, batch=fit.batch_size,
                                               params=n_params, iterations=fit.iterations)
             print(f"  {name:<9}{precision:<6} crop {fit.crop_size} batch {fit.batch_size}: {s:.4f} s/step "
@@ -141,13 +136,7 @@ def translators(params, device, steps: int) -> dict:
     img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (1052, 1914, 3), dtype=np.uint8))
     kw = dict(new_size=unit.apply.new_size, upsample=unit.apply.upsample, full_resolution=unit.apply.full_resolution,
               device=torch.device(device), n_down=unit.fit.gen.n_downsample)
-    translate_batch(netG, [img], **kw)
-    sync(device)
-    start = time.perf_counter()
-    for _ in range(steps):
-        translate_batch(netG, [img], **kw)
-    sync(device)
-    rate = steps / (time.perf_counter() - start)
+    rate = 1 / seconds_per_call(lambda: translate_batch(netG, [img], **kw), device, 1, steps)
     out["unit translate"] = dict(images_per_s=rate, size=[1914, 1052], new_size=unit.apply.new_size)
     print(f"  unit translate 1914x1052 at shorter side {unit.apply.new_size}: {rate:.2f} images/s", flush=True)
     return out
@@ -231,26 +220,17 @@ def evaluate(params, device: str, n_images: int) -> dict:
     from PIL import Image
 
     from stylenorm import paths
-    from stylenorm.protocols.mixed import Mixed
-    from stylenorm.segmentation import build_config, predict
+    from stylenorm.segmentation import predict
     with tempfile.TemporaryDirectory() as tmp:  # the config train_seg writes beside its model, test scale included
-        full = build_config(dataclasses.replace(params.seg, pretrained=""), train_sources=Mixed().train_sources("identity", 0, "train"),
-                            val_sources=Mixed().train_sources("identity", 0, "val"), seed=0, device=device,
-                            num_workers=0, work_dir=Path(tmp) / "w", live_dir=Path(tmp) / "l")
-        model = init_model(full, None, device=device)
+        model = init_model(seg_configs(params, device, Path(tmp), 1, False)("eval", "fp32", stock=False), None, device=device)
     images = paths.split_image_paths("cityscapes", "test")
     images = (images * (n_images // max(len(images), 1) + 1))[:n_images]
     size = Image.open(images[0]).size
     out = {"image_size": list(size), "images": len(images)}
     for precision in ("fp32", "bf16"):
-        for p in images[:2]:
+        for p in images[:2]:  # warm-up
             predict(model, p, precision)
-        sync(device)
-        start = time.perf_counter()
-        for p in images:
-            predict(model, p, precision)
-        sync(device)
-        rate = len(images) / (time.perf_counter() - start)
+        rate = len(images) / seconds_per_call(lambda: [predict(model, p, precision) for p in images], device, 0, 1)
         out[precision] = dict(images_per_s=rate)
         print(f"  evaluate {precision}: {rate:.2f} test images/s at {size[0]}x{size[1]} "
               f"(test scale {tuple(params.seg.img_scale)})", flush=True)

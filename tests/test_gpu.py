@@ -257,6 +257,16 @@ def test_tiny_repro_on_the_gpu(tmp_path):
 
 
 # --------------------------------------------------------------------------- the check itself, on CPU
+def _bench_gpu():
+    """benchmarks/bench_gpu.py as a module (benchmarks/ is a folder of scripts, not a package)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import bench_gpu
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    return bench_gpu
+
+
 def test_check_script_refuses_bad_arguments_before_doing_anything(tmp_path):
     script = REPO / "scripts" / "gpu" / "check.sh"
     env = dict(os.environ, OUT=str(tmp_path / "out"))
@@ -270,11 +280,7 @@ def test_check_script_refuses_bad_arguments_before_doing_anything(tmp_path):
 
 
 def test_bench_gpu_refuses_bad_arguments():
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import bench_gpu
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    bench_gpu = _bench_gpu()
     assert bench_gpu.parse_args(["--json", "x"]).sections == list(bench_gpu.SECTIONS)
     for argv in (["--sections", "seg,warp", "--json", "x"], ["--iters", "5", "--warmup", "4", "--json", "x"], []):
         with pytest.raises(SystemExit):
@@ -307,11 +313,7 @@ def test_carried_wheels_fit_one_device_call_with_the_working_tree():
 
 
 def test_rendered_report_names_the_card_and_estimates_the_grid():
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import bench_gpu
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    bench_gpu = _bench_gpu()
     fig = dict(device="Card X", torch="2.11", cuda="13.0", commit="abc", date="2026-01-01", command="cmd",
                study=dict(normalizers=["identity", "unit"], seeds=[0, 1, 2]), test_images_per_cell=400, images_to_normalize=2000,
                seg=dict(config="c.py", crop=[512, 1024], batch=2, channels_last=True, iterations=40000,
@@ -339,11 +341,7 @@ def test_rendered_report_names_the_card_and_estimates_the_grid():
 def test_bench_gpu_runs_every_section_on_cpu(gpu_data, project, tmp_path):
     """The device run is one go of a few minutes: every section's code path runs here first, at the tiny
     profile's sizes, and writes the figures the docs render."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import bench_gpu
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    bench_gpu = _bench_gpu()
     out = tmp_path / "gpu.json"
     bench_gpu.main(["--device", "cpu", "--iters", "3", "--warmup", "1", "--rounds", "1", "--steps", "1", "--eval-images", "2",
                     "--matmul-n", "64", "--commit", "abc", "--json", str(out), "--write-md", str(tmp_path / "gpu.md")])
