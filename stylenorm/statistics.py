@@ -5,6 +5,11 @@
 * ``paired``: per-seed differences b - a (same seed = same initialisation and data order),
   their mean and t-interval, a paired t-test (scipy.stats.ttest_rel) and how many seeds went
   each way.
+* ``holm``: Holm's step-down adjustment of a family of p-values (statsmodels' ``multipletests``);
+  a NaN p-value (no test possible) is left out of the family and stays NaN.
+* ``seeds_needed``: how many seeds a paired t-test needs for a given power at a given true
+  difference, from an observed SD of paired differences (statsmodels' ``TTestPower``: a paired
+  t-test is a one-sample t-test on the differences).
 * ``bootstrap_miou``: a test-set bootstrap for single runs. Resample test images with
   replacement (seeded), re-sum per-image intersections and unions, and take mIoU of the sums,
   never the mean of per-image mIoUs. Paired: the same resampled images score both models.
@@ -13,8 +18,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import math
+
 import numpy as np
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import TTestPower
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,11 @@ class Paired:
     n_tied: int
     differences: tuple[float, ...]
 
+    @property
+    def sd(self) -> float:
+        """Sample SD of the per-seed differences (NaN with one seed)."""
+        return float(np.std(self.differences, ddof=1)) if len(self.differences) > 1 else float("nan")
+
     def to_dict(self) -> dict:
         return {"delta": self.delta.to_dict(), "p_value": self.p_value, "n_up": self.n_up, "n_down": self.n_down,
                 "n_tied": self.n_tied, "differences": list(self.differences)}
@@ -63,6 +77,31 @@ def paired(a, b, confidence: float = 0.95) -> Paired:
     p = float(stats.ttest_rel(b, a).pvalue) if len(d) > 1 and np.ptp(d) > 0 else float("nan")
     return Paired(mean_ci(d, confidence), p, int((d > 0).sum()), int((d < 0).sum()), int((d == 0).sum()),
                   tuple(float(v) for v in d))
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm-adjusted p-values of one family, in the input's order; NaN entries are not tests and stay NaN."""
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    finite = np.isfinite(p)
+    if finite.any():
+        out[finite] = multipletests(p[finite], method="holm")[1]
+    return out
+
+
+def seeds_needed(sd: float, difference: float, power: float = 0.8, alpha: float = 0.05) -> float:
+    """Seeds (paired differences) a two-sided paired t-test at level ``alpha`` needs to detect a true
+    mean difference ``difference`` with probability ``power``, if the differences' SD is ``sd``:
+    statsmodels' solution for n, rounded up, and at least 2 (a t-test needs two differences). NaN when
+    ``sd`` is NaN or 0 (one seed, or every difference equal: no spread to plan with)."""
+    if not (math.isfinite(sd) and sd > 0):
+        return float("nan")
+    effect, test = abs(difference) / sd, TTestPower()
+    if test.power(effect_size=effect, nobs=2, alpha=alpha, alternative="two-sided") >= power:
+        return 2  # the root finder does not converge below n = 2 (a huge effect): two differences suffice
+    n = test.solve_power(effect_size=effect, nobs=None, alpha=alpha, power=power, alternative="two-sided")
+    n = float(np.asarray(n).squeeze())
+    return float("nan") if not math.isfinite(n) else max(2, math.ceil(n - 1e-9))
 
 
 def miou_from_sums(intersection: np.ndarray, union: np.ndarray) -> np.ndarray:

@@ -165,3 +165,50 @@ def test_single_seed_bootstrap_draws_each_domain_from_its_declared_seed(tmp_path
         expected = percentile_interval(0.4, draws, 0.95)
         assert (table["identity"][column]["ci_low"], table["identity"][column]["ci_high"]) == \
             pytest.approx((expected.ci_low, expected.ci_high)), column
+
+
+def _holm_by_hand(p):
+    """Holm's step-down adjustment written out: the i-th smallest of m p-values times (m - i), then a
+    running maximum (an adjusted p never falls below a smaller raw p's), capped at 1."""
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    out, running = [0.0] * len(p), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p) - rank) * p[i]))
+        out[i] = running
+    return out
+
+
+def test_holm_adjusts_the_finite_p_values_as_a_family():
+    from stylenorm.statistics import holm
+    # m = 3: 0.01 * 3 = 0.03; 0.03 * 2 = 0.06; 0.04 * 1 = 0.04 -> 0.06 (never below the previous step)
+    adjusted = holm([0.01, 0.04, float("nan"), 0.03])
+    assert adjusted[0] == pytest.approx(0.03) and adjusted[1] == pytest.approx(0.06)
+    assert math.isnan(adjusted[2]) and adjusted[3] == pytest.approx(0.06)  # a NaN p is not one of the family
+    rng = np.random.default_rng(3)
+    p = list(rng.random(9) ** 2)
+    np.testing.assert_allclose(holm(p), _holm_by_hand(p))
+    assert holm([0.6, 0.7]) == pytest.approx([1.0, 1.0])  # capped at 1
+
+
+def _seeds_by_hand(sd, difference, power=0.8, alpha=0.05):
+    """Smallest n whose two-sided one-sample t-test on n paired differences (mean ``difference``, SD ``sd``)
+    rejects with probability >= ``power``: under the alternative, t = mean / (s / sqrt(n)) is noncentral t
+    with n - 1 degrees of freedom and noncentrality difference / sd * sqrt(n)."""
+    from scipy import stats
+    for n in range(2, 100_000):
+        crit = stats.t.ppf(1 - alpha / 2, n - 1)
+        nc = difference / sd * math.sqrt(n)
+        if stats.nct.sf(crit, n - 1, nc) + stats.nct.cdf(-crit, n - 1, nc) >= power:
+            return n
+
+
+def test_seeds_needed_for_80_percent_power_match_the_noncentral_t():
+    from stylenorm.statistics import paired, seeds_needed
+    pr = paired([0.30, 0.32, 0.28], [0.31, 0.30, 0.275])  # differences +0.01, -0.02, -0.005: s_d = 0.015
+    assert pr.sd == pytest.approx(0.015)
+    for difference in (0.01, 0.02):
+        assert seeds_needed(pr.sd, difference) == _seeds_by_hand(0.015, difference)
+    assert seeds_needed(0.015, 0.01) == 20 and seeds_needed(0.015, 0.02) == 7  # d = 2/3 and 4/3
+    assert seeds_needed(0.01, 0.01) == 10  # d = 1: the textbook 9.94, rounded up
+    assert seeds_needed(0.0001, 0.01) == 2  # a paired t-test needs two differences, however large the effect
+    assert math.isnan(seeds_needed(float("nan"), 0.01)) and math.isnan(seeds_needed(0.0, 0.01))
