@@ -86,14 +86,15 @@ class Candidate:
     img_scale: tuple[int, int] | None = None  # (w, h)
     lr: float | None = None
     precision: str | None = None
-    optimizer: str = "sgd"  # [sgd (the config's: momentum 0.9, wd 5e-4) | adamw]
-    schedule: str = "poly"  # [poly (build_config's: power 0.9 to 1% of lr) | onecycle]
+    cache_images: bool | None = None
+    optimizer: str = "sgd"  # [sgd (the config's optimizer: SGD in schedule_iter.py) | adamw (replaces it) | config (the config's)]
+    schedule: str = "poly"  # [poly (the config's scheduler: PolyLR in schedule_iter.py) | onecycle (replaces it) | config]
     weight_decay: float = 1e-4  # with adamw
     pct_start: float = 0.25  # with onecycle: share of iterations warming up
 
     def seg(self, base):
         changes = {k: getattr(self, k) for k in ("config", "iterations", "batch_size", "crop_size", "img_scale",
-                                                 "lr", "precision") if getattr(self, k) is not None}
+                                                 "lr", "precision", "cache_images") if getattr(self, k) is not None}
         return dataclasses.replace(base, **changes)
 
 
@@ -102,7 +103,9 @@ NOCROP = f"{CONFIG_DIR}/deeplabv3plus_r18-d16_1xb8-cpu-nocrop_stylenorm-128x256.
 D8_NOCROP = f"{CONFIG_DIR}/deeplabv3plus_r18-d8_1xb16-cpu-nocrop_stylenorm-64x128.py"
 ADAMW = dict(optimizer="adamw", schedule="onecycle", lr=3e-3)  # scripts/domain_gap.py's recipe
 CANDIDATES = [
-    Candidate("default", "params.yaml seg as committed: r18-d16 half width, SGD + poly"),
+    Candidate("default", "the default before issue 18 (params.yaml seg at 7fad282, pinned here): r18-d16 half width, "
+              "SGD + poly, images decoded every draw", config=f"{CONFIG_DIR}/deeplabv3plus_r18-d16_1xb8-cpu_stylenorm-128x256.py",
+              iterations=200, batch_size=8, crop_size=(128, 256), img_scale=(256, 128), lr=0.08, cache_images=False),
     Candidate("half-adamw-b16-i400", "64x128 crops of 128x64 scenes, batch 16 x 400 its (the default's pixels), AdamW + one-cycle",
               batch_size=16, iterations=400, **HALF, **ADAMW),
     Candidate("adamw-i200", "the default's model, crop and iterations with AdamW + one-cycle instead of SGD + poly",
@@ -119,6 +122,16 @@ CANDIDATES = [
               config=NOCROP, batch_size=16, iterations=400, **HALF, **{**ADAMW, "lr": 1e-2}),
     Candidate("half-d8-nocrop-adamw-lr0.01-b8-i300", "half-d8-nocrop-adamw-b8-i300 at a peak lr of 0.01",
               config=D8_NOCROP, batch_size=8, iterations=300, **HALF, **{**ADAMW, "lr": 1e-2}),
+]
+ONECYCLE = f"{CONFIG_DIR}/deeplabv3plus_r18-d8_1xb16-onecycle-cpu_stylenorm-64x128.py"  # AdamW + one-cycle in the config
+CACHED = dict(config=ONECYCLE, cache_images=True, optimizer="config", schedule="config", lr=1e-2, **HALF)
+CANDIDATES += [
+    Candidate("cached-d8-b16-i300", "whole 128x64 scenes at output stride 8, decoded once (seg.cache_images), "
+              "AdamW + one-cycle from the config, batch 16 x 300 its", batch_size=16, iterations=300, **CACHED),
+    Candidate("cached-d8-b16-i400", "cached-d8-b16-i300 for 400 its", batch_size=16, iterations=400, **CACHED),
+    Candidate("cached-d8-b16-i500", "cached-d8-b16-i300 for 500 its", batch_size=16, iterations=500, **CACHED),
+    Candidate("cached-d8-b16-i400-lr0.02", "cached-d8-b16-i400 at a peak lr of 0.02", batch_size=16, iterations=400,
+              **{**CACHED, "lr": 2e-2}),
 ]
 BY_NAME = {c.name: c for c in CANDIDATES}
 
@@ -219,9 +232,11 @@ def run_cell(name: str, seed: int, out_json: Path, threads: int | None) -> None:
     out = dict(
         name=name, note=cand.note, seed=seed, config=seg.config, iterations=seg.iterations, batch_size=seg.batch_size,
         crop_size=list(seg.crop_size), img_scale=list(seg.img_scale), lr=seg.lr, precision=seg.precision,
-        channels_last=seg.channels_last, optimizer=cand.optimizer, schedule=cand.schedule,
-        weight_decay=cand.weight_decay if cand.optimizer == "adamw" else 5e-4,
-        pct_start=cand.pct_start if cand.schedule == "onecycle" else None,
+        channels_last=seg.channels_last, cache_images=seg.cache_images,
+        optimizer=cfg.optim_wrapper.optimizer["type"].lower(),  # what ran, whoever set it
+        schedule="+".join(s["type"].replace("LR", "").lower() for s in cfg.param_scheduler),
+        weight_decay=cfg.optim_wrapper.optimizer.get("weight_decay"),
+        pct_start=next((s["pct_start"] for s in cfg.param_scheduler if "pct_start" in s), None),
         miou={col: res["mIoU"][key] for col, key in COLUMNS.items()},
         learned={col: int(sum(v is not None and v > LEARNED_IOU for v in iou[col].values())) for col in COLUMNS},
         iou=iou, train_cpu_main_s=train_cpu, train_wall_s=train_wall, eval_cpu_s=eval_cpu, eval_wall_s=eval_wall,

@@ -164,6 +164,7 @@ class Seg:
     lr: float
     precision: Literal["fp32", "bf16"]
     channels_last: bool
+    cache_images: bool
     log_every: int
     val_loss_every: int
     val_loss_images: int

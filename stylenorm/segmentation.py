@@ -77,9 +77,11 @@ class StyleNormDataset(BaseSegDataset):
 
     METAINFO = dict(classes=labels.CLASSES, palette=[list(c) for c in labels.PALETTE])
 
-    def __init__(self, sources: list[dict], seed: int | None = None, **kwargs):
+    def __init__(self, sources: list[dict], seed: int | None = None, cache_images: bool = False, **kwargs):
         self.sources = [dict(s) for s in sources]
         self.seed = seed
+        self.cache_images = cache_images
+        self._loaded: dict[int, dict] = {}  # with cache_images: sample -> the leading Load* transforms' output
         kwargs.setdefault("img_suffix", ".png")
         kwargs.setdefault("seg_map_suffix", ".png")
         kwargs.setdefault("reduce_zero_label", False)
@@ -97,6 +99,25 @@ class StyleNormDataset(BaseSegDataset):
                     seg_map_path=(paths.unified_dir(src["domain"]) / paths.LABELS / f"{i}.png").as_posix(),
                     domain=src["domain"], label_map=self.label_map, reduce_zero_label=False, seg_fields=[]))
         return data_list
+
+    def prepare_data(self, idx: int):
+        """The pipeline on sample ``idx``. With ``cache_images``, the leading ``Load*`` transforms (file
+        decoding, which no RNG touches) run once per sample and process; later transforms get copies."""
+        if not self.cache_images:
+            return super().prepare_data(idx)
+        transforms = self.pipeline.transforms
+        n_load = next((k for k, t in enumerate(transforms) if not type(t).__name__.startswith("Load")), len(transforms))
+        if idx not in self._loaded:
+            results = self.get_data_info(idx)
+            for t in transforms[:n_load]:
+                results = t(results)
+            self._loaded[idx] = results
+        results = {k: v.copy() if isinstance(v, np.ndarray) else copy.copy(v) for k, v in self._loaded[idx].items()}
+        for t in transforms[n_load:]:
+            results = t(results)
+            if results is None:
+                return None
+        return results
 
     def __getitem__(self, idx: int) -> dict:
         if self.seed is None:
@@ -206,10 +227,11 @@ class LossLogHook(Hook):
             self.live = Live(dir=self.live_dir, report=None, save_dvc_exp=False, dvcyaml=None, resume=runner.iter > 0)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        # loss: what is optimised (decode + auxiliary heads); loss_ce: the decode head's cross-entropy
-        # alone, the quantity the validation loss measures too (the study's Fig. 4 compares the two).
-        for name, key in (("loss", "loss"), ("loss_ce", "decode.loss_ce")):
-            self._sums[name] = self._sums.get(name, 0.0) + float(outputs[key].detach())
+        # loss: what is optimised (every head); loss_ce etc.: the decode head's own losses (MMSeg's
+        # "decode." keys, whichever the config's loss_decode gives), which the validation loss measures
+        # too (the study's Fig. 4 compares the two).
+        for name, value in {"loss": outputs["loss"], **_decode_losses(outputs)}.items():
+            self._sums[name] = self._sums.get(name, 0.0) + float(value.detach())
         self._count += 1
         done = runner.iter + 1
         if self.main and (done % self.interval == 0 or done == runner.max_iters):
@@ -220,26 +242,34 @@ class LossLogHook(Hook):
             self._sums, self._count = {}, 0
         if self.main and self._val_loader is not None and (done % self.val_interval == 0 or done == runner.max_iters):
             self.live.step = done
-            self.live.log_metric("val/loss_ce", self.val_loss(runner))
+            for name, value in self.val_losses(runner).items():
+                self.live.log_metric(f"val/{name}", value)
         if self.main and done % self.interval == 0:
             self.live.make_summary()
 
     @torch.no_grad()
-    def val_loss(self, runner) -> float:
+    def val_losses(self, runner) -> dict[str, float]:
+        """The decode head's mean losses over the validation subset, in eval mode."""
         from mmengine.model import is_model_wrapper
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model  # no collectives: rank 0 only
         model.eval()  # running BN statistics, no dropout: the loss the deployed model would have
-        total, n = 0.0, 0
+        sums, n = {}, 0
         for batch in self._val_loader:
             data = model.data_preprocessor(batch, False)
-            total += float(model._run_forward(data, mode="loss")["decode.loss_ce"])
+            for name, value in _decode_losses(model.loss(data["inputs"], data["data_samples"])).items():
+                sums[name] = sums.get(name, 0.0) + float(value)
             n += 1
         model.train()
-        return total / max(n, 1)
+        return {name: total / max(n, 1) for name, total in sums.items()}
 
     def after_run(self, runner) -> None:
         if self.main:
             self.live.make_summary()
+
+
+def _decode_losses(losses: dict) -> dict:
+    """The decode head's loss terms of an MMSeg loss dict (keys ``decode.loss_*``), by their own names."""
+    return {k.split(".", 1)[1]: v for k, v in losses.items() if k.startswith("decode.") and "loss" in k}
 
 
 def _set_transform(pipeline: list, kind: str, **values) -> None:
@@ -248,6 +278,22 @@ def _set_transform(pipeline: list, kind: str, **values) -> None:
     for t in pipeline:
         if t["type"] == kind and not (kind == "Resize" and t.get("keep_ratio") is False):
             t.update(values)
+
+
+def _set_schedule(cfg: Config, lr: float, iterations: int) -> None:
+    """The config's optimizer and schedulers with params' peak ``lr`` and length ``iterations``: every
+    scheduler spanning the config's whole run (``end`` or ``total_steps`` == ``train_cfg.max_iters``) is
+    stretched to ``iterations``; a peak (``eta_max``) is set to ``lr``; warm-ups and floors stay."""
+    span = cfg.train_cfg.max_iters
+    cfg.optim_wrapper.optimizer.lr = lr
+    for sched in cfg.param_scheduler:
+        for key in ("end", "total_steps"):
+            if sched.get(key) == span:
+                sched[key] = iterations
+        if "eta_max" in sched:
+            sched["eta_max"] = lr
+    cfg.train_cfg.max_iters = iterations
+    cfg.train_cfg.val_interval = iterations + 1  # no validation loop: LossLogHook scores the val sets
 
 
 def build_config(seg, *, train_sources: list[dict], val_sources: list[dict], seed: int, device: str,
@@ -265,31 +311,38 @@ def build_config(seg, *, train_sources: list[dict], val_sources: list[dict], see
     for pipeline in (cfg.train_dataloader.dataset.pipeline, cfg.train_pipeline):
         _set_transform(pipeline, "RandomResize", scale=scale)
         _set_transform(pipeline, "RandomCrop", crop_size=(h, w))
+    if not any(t["type"] == "RandomCrop" for t in cfg.train_dataloader.dataset.pipeline) and (h < scale[1] or w < scale[0]):
+        # whole scenes are batched: each is padded to the crop size, which must hold the largest of them
+        raise ValueError(f"seg.crop_size {[h, w]} ([height, width]) must hold the whole resized scene of "
+                         f"seg.img_scale {list(scale)} ([width, height]): {seg.config} trains on whole scenes")
     for pipeline in (cfg.test_dataloader.dataset.pipeline, cfg.test_pipeline):
         _set_transform(pipeline, "Resize", scale=scale)
     cfg.train_dataloader.batch_size = seg.batch_size
     cfg.train_dataloader.num_workers = num_workers
     cfg.train_dataloader.persistent_workers = num_workers > 0
-    cfg.train_dataloader.sampler = dict(type="DrawSampler", seed=seed)
+    if cfg.train_dataloader.sampler.get("type") != "DrawSampler":
+        raise ValueError(f"{seg.config}: train_dataloader.sampler must be DrawSampler (seeded draws), "
+                         f"not {cfg.train_dataloader.sampler.get('type')}")
+    cfg.train_dataloader.sampler.seed = seed
     cfg.train_dataloader.dataset.sources = train_sources
     cfg.train_dataloader.dataset.seed = seed
+    cfg.train_dataloader.dataset.cache_images = seg.cache_images
     cfg.test_dataloader.dataset.sources = val_sources  # inference settings; evaluate passes its own images
-    cfg.optim_wrapper.optimizer.lr = seg.lr
     on_cpu = device == "cpu" or (device == "auto" and not torch.cuda.is_available())
     if seg.precision == "bf16":
         cfg.optim_wrapper.type = "AutocastOptimWrapper"
         cfg.optim_wrapper.device_type = "cpu" if on_cpu else "cuda"
-    cfg.param_scheduler = [dict(type="PolyLR", eta_min=seg.lr * 0.01, power=0.9, begin=0, end=seg.iterations, by_epoch=False)]
-    cfg.train_cfg = dict(type="IterBasedTrainLoop", max_iters=seg.iterations, val_interval=seg.iterations + 1)
+    _set_schedule(cfg, seg.lr, seg.iterations)
     cfg.default_hooks.logger.interval = seg.log_every
     cfg.default_hooks.checkpoint = dict(type="CheckpointHook", by_epoch=False, interval=seg.checkpoint_every,
                                         max_keep_ckpts=1, save_last=True)
     cfg.default_hooks.visualization = dict(type="SegVisualizationHook", draw=False)
-    # The validation loss needs labels at the network's input size: load them before the resize.
+    # The validation loss needs labels at the network's input size: the config's test pipeline with
+    # the labels loaded first, so its resizes apply to them too.
     val_loader = copy.deepcopy(cfg.test_dataloader.to_dict())
     val_loader.update(batch_size=1, num_workers=0, persistent_workers=False)
-    val_loader["dataset"]["pipeline"] = [dict(type="LoadImageFromFile"), dict(type="LoadAnnotations"),
-                                         dict(type="Resize", scale=scale, keep_ratio=True), dict(type="PackSegInputs")]
+    steps = [t for t in val_loader["dataset"]["pipeline"] if t["type"] != "LoadAnnotations"]
+    val_loader["dataset"]["pipeline"] = steps[:1] + [dict(type="LoadAnnotations")] + steps[1:]
     cfg.custom_hooks = [dict(type="IterSeedHook", seed=seed),
                         dict(type="LossLogHook", live_dir=str(live_dir), interval=seg.log_every,
                              val_interval=seg.val_loss_every, val_dataloader=val_loader, val_images=seg.val_loss_images)]

@@ -19,7 +19,18 @@ from stylenorm import paths
 from stylenorm.metrics import confusion_matrix, summarize
 from tests.conftest import REPO
 
-CONFIGS = sorted((REPO / "configs" / "deeplabv3plus").glob("*.py"))
+@pytest.fixture(scope="module", autouse=True)
+def mmseg_registry():  # datasets built directly (not by a Runner) find MMSeg's transforms
+    from mmseg.utils import register_all_modules
+    register_all_modules()
+
+
+CONFIGS = sorted(c for c in (REPO / "configs").glob("*/*.py") if c.parent.name != "_base_")  # every primitive
+
+
+def test_every_model_folder_is_tested():
+    folders = {p.name for p in (REPO / "configs").iterdir() if p.is_dir() and p.name != "_base_"}
+    assert folders == {c.parent.name for c in CONFIGS} and {"deeplabv3plus", "unet"} <= folders
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
@@ -130,6 +141,80 @@ def test_dataset_reads_the_cell_lists(seg_data, project):
     assert cfg.train_cfg["max_iters"] == params.seg.iterations and cfg.optim_wrapper.optimizer.lr == params.seg.lr
     assert [t for t in cfg.train_pipeline if t["type"] == "RandomCrop"][0]["crop_size"] == tuple(params.seg.crop_size)
     assert cfg.model.backbone.depth == 18  # model structure comes from the config file, not from params
+
+
+def _build(params, config=None, **seg_changes):
+    from stylenorm.protocols.mixed import Mixed
+    from stylenorm.segmentation import build_config
+    seg = dataclasses.replace(params.seg, **seg_changes, **({"config": str(config)} if config else {}))
+    return build_config(seg, train_sources=Mixed().train_sources("identity", 0, "train"),
+                        val_sources=Mixed().train_sources("identity", 0, "val"), seed=0, device="cpu", num_workers=0,
+                        work_dir=Path("w"), live_dir=Path("l"))
+
+
+ONECYCLE = REPO / "configs" / "deeplabv3plus" / "deeplabv3plus_r18-d8_1xb16-onecycle-cpu_stylenorm-64x128.py"
+
+
+def test_the_schedule_comes_from_the_config_and_its_numbers_from_params(params, tmp_path):
+    """params set the peak lr and the length; the optimizer, the scheduler type and its shape stay the config's."""
+    cfg = _build(params, ONECYCLE, iterations=37, lr=0.02)
+    (sched,) = cfg.param_scheduler
+    assert cfg.optim_wrapper.optimizer.type == "AdamW" and cfg.optim_wrapper.optimizer.lr == 0.02
+    assert (sched.type, sched.eta_max, sched.total_steps, sched.end, sched.pct_start) == ("OneCycleLR", 0.02, 37, 37, 0.25)
+    assert cfg.train_cfg.max_iters == 37 and cfg.train_cfg.type == "IterBasedTrainLoop"
+    poly = tmp_path / "poly.py"
+    poly.write_text(f"_base_ = [{str(REPO / 'configs/deeplabv3plus/deeplabv3plus_r101-d8_1xb2-40k_stylenorm-512x1024.py')!r}]\n"
+                    "param_scheduler = [dict(type='LinearLR', start_factor=0.1, begin=0, end=5, by_epoch=False),\n"
+                    "                   dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=5, end=40000, by_epoch=False)]\n")
+    cfg = _build(params, poly, iterations=50, lr=0.03)
+    warmup, decay = cfg.param_scheduler
+    assert cfg.optim_wrapper.optimizer.type == "SGD" and cfg.optim_wrapper.optimizer.lr == 0.03
+    assert (warmup.end, decay.type, decay.end, decay.eta_min) == (5, "PolyLR", 50, 1e-4)  # warm-up and floor kept
+
+
+def test_a_config_without_seeded_draws_is_refused(params, tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text(f"_base_ = [{str(REPO / params.seg.config)!r}]\ntrain_dataloader = dict(sampler=dict(type='InfiniteSampler', _delete_=True))\n")
+    with pytest.raises(ValueError, match=r"bad\.py: train_dataloader.sampler must be DrawSampler"):
+        _build(params, bad)
+
+
+def test_whole_scenes_larger_than_the_crop_are_refused(params):
+    with pytest.raises(ValueError, match=r"seg.crop_size \[32, 64\].*seg.img_scale \[128, 64\].*onecycle"):
+        _build(params, ONECYCLE, crop_size=[32, 64], img_scale=[128, 64])
+    _build(params, ONECYCLE, crop_size=[64, 128], img_scale=[128, 64])  # holds it
+
+
+def test_the_validation_loss_sees_the_configs_own_resize(params):
+    """The second study's fixed 280x560 resize applies to the validation-loss images and labels too."""
+    cfg = _build(params, REPO / "configs/unet/unet-s5-d16_fcn_1xb32-990it_stylenorm-study004-256x256.py", crop_size=[256, 256])
+    (hook,) = [h for h in cfg.custom_hooks if h["type"] == "LossLogHook"]
+    steps = hook["val_dataloader"]["dataset"]["pipeline"]
+    assert [s["type"] for s in steps] == ["LoadImageFromFile", "LoadAnnotations", "Resize", "PackSegInputs"]
+    assert steps[2]["scale"] == (560, 280) and steps[2]["keep_ratio"] is False
+
+
+def test_cached_images_give_the_same_samples_and_are_decoded_once(seg_data, monkeypatch):
+    from mmcv.transforms import LoadImageFromFile
+    from mmengine.config import Config
+    from stylenorm.protocols.mixed import Mixed
+    from stylenorm.segmentation import StyleNormDataset
+    decoded = []
+    original = LoadImageFromFile.transform
+    monkeypatch.setattr(LoadImageFromFile, "transform", lambda self, r: decoded.append(r["img_path"]) or original(self, r))
+    pipeline = Config.fromfile(seg_data.seg.config).train_pipeline
+    sources = Mixed().train_sources("identity", 0, "train")
+    plain = StyleNormDataset(sources=sources, pipeline=pipeline, seed=0)
+    cached = StyleNormDataset(sources=sources, pipeline=pipeline, seed=0, cache_images=True)
+    n = len(plain)
+    draws = [3, 1, 3 + n, 1 + 2 * n, 3]  # the same images again, in later epochs: other augmentations
+    expected = [plain[d] for d in draws]
+    decoded.clear()
+    for d, want in zip(draws, expected):
+        got = cached[d]
+        assert torch.equal(got["inputs"], want["inputs"])
+        assert torch.equal(got["data_samples"].gt_sem_seg.data, want["data_samples"].gt_sem_seg.data)
+    assert sorted(decoded) == sorted({plain.get_data_info(1)["img_path"], plain.get_data_info(3)["img_path"]})
 
 
 def test_draws_are_a_function_of_seed_and_draw_number(seg_data):

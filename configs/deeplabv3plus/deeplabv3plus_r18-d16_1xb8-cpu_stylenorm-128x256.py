@@ -13,4 +13,3 @@ model = dict(
     backbone=dict(depth=18, stem_channels=32, base_channels=32, dilations=(1, 1, 1, 2), strides=(1, 2, 2, 1)),
     decode_head=dict(in_channels=256, channels=64, dilations=(1, 6, 12, 18), c1_in_channels=32, c1_channels=16),
     auxiliary_head=dict(in_channels=128, channels=32))
-train_cfg = dict(max_iters=600)

@@ -27,4 +27,3 @@ model = dict(
         dec_dilations=(1, 1, 1)),
     decode_head=dict(in_channels=16, in_index=3, channels=16),  # the last decoder stage
     auxiliary_head=None)
-train_cfg = dict(max_iters=600)

@@ -41,7 +41,7 @@ train_dataloader = dict(
     batch_size=32,
     num_workers=2,
     persistent_workers=False,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    sampler=dict(type='DrawSampler'),  # endless, seeded draws (stylenorm.segmentation); build_config sets the seed
     dataset=dict(
         type=dataset_type,
         sources=[

@@ -1,7 +1,7 @@
 # DeepLabv3+ (Chen et al., ECCV 2018): dilated ResNetV1c backbone (output stride 8),
 # depthwise-separable ASPP head with a low-level (stride 4) decoder branch, FCN auxiliary head.
 # Primitives override depth and widths; params.yaml (section `seg`) overrides values.
-norm_cfg = dict(type='BN', requires_grad=True)  # SyncBN under several GPUs: see configs/README.md
+norm_cfg = dict(type='BN', requires_grad=True)  # several GPUs: build_config turns BN into SyncBN (stylenorm/segmentation.py)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
     mean=[123.675, 116.28, 103.53],
