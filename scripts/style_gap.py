@@ -1,11 +1,12 @@
 """How far GTA5 images are from the Cityscapes style, before and after translation.
 
-Compares GTA5 images (raw: data/sampled/gta5; translated: data/translated/gta5) with the
-Cityscapes train images on simple style statistics: per-channel mean and standard deviation,
-mean saturation, and the chi-squared distance between joint colour histograms (8 bins per
-channel). Smaller is closer to Cityscapes. Reads the outputs of ``dvc repro translate``.
+Compares GTA5 images (raw: data/sampled/gta5; after each fitted normalizer but identity:
+data/normalized/<normalizer>/seed<fit seed>/gta5) with the Cityscapes train images on simple
+style statistics: per-channel mean and standard deviation, mean saturation, and the chi-squared
+distance between joint colour histograms (8 bins per channel). Smaller is closer to Cityscapes.
+Reads the outputs of ``dvc repro`` (the split and normalize stages).
 
-Run: python scripts/style_gap.py [--split test]
+Run: python scripts/style_gap.py [--split test] [--fit-seed 0]
 """
 from __future__ import annotations
 

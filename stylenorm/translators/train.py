@@ -10,7 +10,7 @@ image (not their paths: a regenerated image under the same id is another run) an
 translator code. Only a checkpoint with the same fingerprint is resumed, and with the same
 seed on CPU the result equals an uninterrupted run's; anything else starts from step 0.
 
-Several GPUs: launch the stage with ``torchrun --nproc_per_node=N -m stages.train_translator``;
+Several GPUs: launch the fit stage with ``torchrun --nproc_per_node=N -m stages.fit <normalizer> <seed>``;
 each rank draws its own batches, DistributedDataParallel averages the gradients, rank 0 writes.
 """
 from __future__ import annotations

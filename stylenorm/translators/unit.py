@@ -12,9 +12,9 @@ How this differs from the authors' code (mingyuliutw/UNIT), on purpose:
 * Weight sharing follows the paper: the last encoder block(s) (``shared_E``) and the first
   generator block(s) (``shared_G``) are single modules used by both domains (``gen.n_shared``);
   the authors' later PyTorch code keeps separate per-domain networks without shared layers.
-* Precision: the embedded default trains under bf16 autocast (measured faster on this CPU, with
-  the same losses at that setting); the paper profile stays fp32, since bf16 has not been shown
-  equal at the authors' sizes.
+* Precision: ``unit.fit.precision``; both the embedded default and the paper profile train in
+  fp32. bf16 autocast was slower on a CPU without bf16 instructions and has not been shown equal
+  at the authors' sizes (docs/benchmarks.md).
 * No VGG perceptual loss (the authors' GTA->Cityscapes config adds one; the paper has none).
 
 Loss names: loss_G_adv_A/B (LSGAN on fake_A/B), loss_rec_A/B (within-domain L1),
