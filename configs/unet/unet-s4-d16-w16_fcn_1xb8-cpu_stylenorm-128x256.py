@@ -2,9 +2,9 @@
 # stride-2 conv stage (so the whole U works at half resolution; the FCN head's logits are upsampled
 # bilinearly to the crop) and max-pool between stages (output stride 16 at the bottleneck),
 # bilinear-plus-1x1 upsampling, one FCN head; 128x256 crops of 512x256 scenes
-# (stylenorm_two_domain.py). Measured train step at batch 8 on 2 shared cores: 0.55x the time of
-# the DeepLabv3+ r18 CPU config (0.30 s/it unloaded, README), so about 0.17 s/it; at full resolution
-# (stride-1 first stage) it took 2x as long, MMSeg's auxiliary head another 1.3x.
+# (stylenorm_two_domain.py). Its train step at batch 8, when written, took 0.55x the time of the
+# DeepLabv3+ r18-d16 CPU config's on 2 shared cores; at full resolution (stride-1 first stage) 2x as
+# long, with MMSeg's auxiliary head another 1.3x (not re-measured since).
 _base_ = [
     '../_base_/models/fcn_unet_s5-d16.py',
     '../_base_/datasets/stylenorm_two_domain.py',
