@@ -1,13 +1,17 @@
 """Stage ``report``: one table per protocol over the grid, with intervals and paired tests, and its figures.
 
-Reads   params ``study``, ``report``, each listed protocol's section; metrics/eval/<protocol>/<normalizer>-seed<seed>.json
+Reads   params ``study``, ``report``, each listed protocol's section; the listed normalizers' modules (display
+        names); metrics/eval/<protocol>/<normalizer>-seed<seed>.json
         and data/eval/<protocol>/<normalizer>/seed<seed>/ of every cell in study.protocols x
         study.normalizers x study.seeds, and of the oracles (metrics/eval/oracle/<domain>-seed<seed>.json,
         data/eval/oracle/...) a protocol shows; data/normalized (the qualitative grid's inputs),
         data/sampled, data/unified.
-Writes  metrics/table.md (one table per protocol: mean and CI per cell; per row the paired difference
-        against identity, its CI and p-value) and metrics/table.json (the same, by protocol),
+Writes  metrics/table.md (one table per protocol: mean and CI per cell, the classes each row's cells
+        learned; per row the paired difference against identity, per pair of normalizers the same,
+        each with its p-value, Holm-adjusted over the protocol's comparisons, and the seeds 80% power
+        needs) and metrics/table.json (the same, by protocol, as flat keys; docs/statistics.md),
         plots/grid_miou.csv and plots/delta_vs_identity.csv (CI-bar plots for dvc plots),
+        plots/per_class_delta.csv (each row's per-class IoU minus identity's, mean and CI over seeds),
         plots/grid_miou.png (the same as a figure), plots/per_class_iou/<protocol>/<row>_<set>.csv,
         plots/confusion/<protocol>/<row>_<set>.png, plots/qualitative/<protocol>.png.
 Run     python -m stages.report
@@ -17,13 +21,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 from PIL import Image
 
 from stylenorm import paths
 from stylenorm.cli import run_stage
 from stylenorm.io import remove_outputs, write_csv, write_json, write_text_atomic
-from stylenorm.report import (ci_figure, confusion_figure, delta_plot_rows, grid_plot_rows, grid_table, load_cells,
-                              markdown, per_class_tables, qualitative_grid, rows, set_domains)
+from stylenorm.report import (CLASS_DELTA_PLOT, ci_figure, class_delta_rows, classes_learned, confusion_figure,
+                              delta_plot_rows, grid_plot_rows, grid_table, load_cells, markdown, per_class_tables,
+                              qualitative_grid, rows, set_domains)
 from stylenorm.protocols.base import oracle_test_sets
 
 
@@ -37,10 +43,10 @@ def _finite(obj):
 def report(params) -> dict:
     st, rep = params.study, params.report
     outputs = (paths.TABLE_MD, paths.TABLE_JSON, paths.GRID_PLOT, paths.GRID_FIGURE, paths.DELTA_PLOT, paths.PER_CLASS_IOU_DIR,
-               paths.CONFUSION_PLOT_DIR, paths.QUALITATIVE_DIR)
+               paths.CONFUSION_PLOT_DIR, paths.QUALITATIVE_DIR, CLASS_DELTA_PLOT)
     protocols = {p: params.protocol(p) for p in st.protocols}
     fit_seed = st.fit_seed(st.seeds[0])
-    tables, sections = {}, []
+    tables, sections, class_deltas = {}, [], []
     remove_outputs(*outputs)
     paths.CONFUSION_PLOT_DIR.mkdir(parents=True)
     paths.QUALITATIVE_DIR.mkdir(parents=True)
@@ -51,7 +57,9 @@ def report(params) -> dict:
         table = grid_table(cells, table_rows, protocol, domains=domains, confidence=rep.confidence,
                            resamples=rep.bootstrap_resamples, boot_seed=rep.bootstrap_seed)
         tables[p] = table
-        sections.append(markdown(table, protocol, seeds=st.seeds, fit_seeds=st.fit_seeds, confidence=rep.confidence))
+        sections.append(markdown(table, protocol, seeds=st.seeds, fit_seeds=st.fit_seeds, confidence=rep.confidence,
+                                 learned=classes_learned(cells, protocol)))
+        class_deltas.append(class_delta_rows(p, cells, protocol, confidence=rep.confidence))
         sets = {n: (oracle_test_sets() if where[0] == paths.ORACLE else protocol.test_sets(n, fit_seed))
                 for n, where in table_rows.items()}
         main_sets = list(protocol.test_sets(st.normalizers[0], fit_seed))
@@ -76,6 +84,7 @@ def report(params) -> dict:
     write_json(paths.TABLE_JSON, _finite(tables))
     write_csv(paths.GRID_PLOT, grid_plot_rows(tables, protocols))
     write_csv(paths.DELTA_PLOT, delta_plot_rows(tables))
+    write_csv(CLASS_DELTA_PLOT, pd.concat(class_deltas, ignore_index=True))
     ci_figure(tables, protocols, paths.GRID_FIGURE)
     return {p: {n: {c: round(r["mean"], 4) for c, r in row.items()} for n, row in table.items()}
             for p, table in tables.items()}

@@ -5,9 +5,12 @@ and ``data/eval/<protocol>/<normalizer>/seed<k>/``, the oracle's under ``oracle/
 ``stages/report.py`` writes what these functions return. One table per protocol: rows are
 normalizers (``identity`` = raw images, the baseline) and, where the protocol has one, the oracle;
 columns are the protocol's (the first study's Cityscapes / GTA5 / Average for ``mixed``), each cell
-mean ± CI over training seeds; each row is compared with ``identity`` seed by seed (paired). With a
-single seed, intervals and p-values come from a paired test-set bootstrap instead
-(``stylenorm.statistics``).
+mean ± CI over training seeds; each row is compared with ``identity`` seed by seed (paired), and every
+normalizer with every other listed before it. The p-values of all the comparisons one protocol's tables
+show form one family, Holm-adjusted; each comparison's observed SD of paired differences gives the
+seeds a paired t-test would need for 80% power at a difference of 0.01 and 0.02 mIoU. With a single
+seed, intervals and p-values come from a paired test-set bootstrap instead (``stylenorm.statistics``),
+and there are no seed counts. Display names come from the normalizer modules (``display_name``).
 """
 from __future__ import annotations
 
@@ -21,15 +24,43 @@ import pandas as pd
 from PIL import Image
 from scipy import stats
 
-from stylenorm import labels, paths
-from stylenorm.statistics import bootstrap_indices, bootstrap_miou, mean_ci, paired, percentile_interval
+from stylenorm import labels, normalizers, paths
+from stylenorm.statistics import (bootstrap_indices, bootstrap_miou, holm, mean_ci, paired, percentile_interval,
+                                  seeds_needed)
 
 BASELINE = "identity"
 ORACLE = paths.ORACLE  # the row of a protocol's target-trained upper bound (named as its cell folder)
-LABEL = {"identity": "identity (raw; the study's baseline)", "unit": "UNIT", "cyclegan": "CycleGAN", "fda": "FDA",
-         "histmatch": "histogram matching", "reinhard": "Reinhard",
-         ORACLE: "oracle (trained on the target)"}  # display names; a missing one shows the module name
+LABEL = {ORACLE: "oracle (trained on the target)"}  # rows that are not normalizers; a normalizer names itself
 SOURCE_ONLY_LABEL = {"identity": "identity (raw source: source-only)"}  # where the baseline is the second study's
+POWER = 0.8  # the power the seed counts plan for
+DIFFERENCES = (0.01, 0.02)  # true mIoU differences the seed counts plan for
+LEARNED_IOU = 0.05  # a class counts as learned above this test IoU
+CLASS_DELTA_PLOT = paths.PLOTS_DIR / "per_class_delta.csv"  # per-class difference against identity (dvc plots)
+
+
+def display_name(name: str) -> str:
+    """A row's name in the tables: the normalizer module's ``display_name``, a non-normalizer row's
+    ``LABEL``, else the name itself (so a new normalizer needs no edit here)."""
+    if name in LABEL:
+        return LABEL[name]
+    if name in normalizers.available():
+        return getattr(normalizers.get(name), "display_name", None) or name
+    return name
+
+
+def _short(name: str) -> str:
+    """A row in a comparison's label ("FDA − identity"): the baseline by its name, others by display name."""
+    return BASELINE if name == BASELINE else ORACLE if name == ORACLE else display_name(name)
+
+
+def _suffix(a: str) -> str:
+    """Keys of a comparison against row ``a``: the comparison with identity keeps the original unsuffixed
+    names (``p_value``, ``delta_ci_low``, ...); one with another normalizer ends in ``_vs_<a>``."""
+    return "" if a == BASELINE else f"_vs_{a}"
+
+
+def _seeds_key(difference: float) -> str:
+    return "seeds_for_" + f"{difference:.2f}".replace(".", "_")  # no dot: DVC joins nested keys with dots
 
 
 def rows(protocol_name: str, protocol, normalizers, oracles) -> dict[str, tuple[str, str]]:
@@ -68,9 +99,15 @@ def set_domains(protocol, normalizers, fit_seed: int) -> dict[str, str]:
 
 def grid_table(cells: dict[str, dict[int, dict]], table_rows: dict[str, tuple[str, str]], protocol, *,
                domains: dict[str, str], confidence: float, resamples: int, boot_seed: int) -> dict:
-    """{row: {column: {mean, ci_low, ci_high, n[, delta_vs_identity, delta_ci_low, delta_ci_high,
-    p_value, n_up, n_down]}}}: one protocol's part of metrics/table.json. ``domains``: test set ->
-    domain (``set_domains``), which the single-seed bootstrap resamples by."""
+    """{row: {column: {mean, ci_low, ci_high, n[, comparisons]}}}: one protocol's part of
+    metrics/table.json. ``domains``: test set -> domain (``set_domains``), which the single-seed
+    bootstrap resamples by.
+
+    Comparisons, as flat keys of the later row: against identity (every other row) ``delta_vs_identity,
+    delta_ci_low, delta_ci_high, p_value, n_up, n_down, sd_delta, seeds_for_0_01, seeds_for_0_02,
+    p_holm``; against each normalizer ``<a>`` listed before the row, the same keys ending in ``_vs_<a>``
+    (``delta_vs_<a>``, ``delta_vs_<a>_ci_low``, ``p_value_vs_<a>``, ``p_holm_vs_<a>``, ...). ``p_holm``:
+    Holm-adjusted over every comparison of the protocol (all pairs, all columns)."""
     seeds = sorted(next(iter(cells.values())))
     single = len(seeds) == 1
     columns = dict(protocol.columns())
@@ -97,6 +134,25 @@ def grid_table(cells: dict[str, dict[int, dict]], table_rows: dict[str, tuple[st
             if key is not None:
                 idx[domain] = bootstrap_indices(len(_per_image(table_rows[first], seeds[0], key)[0]), resamples,
                                                 boot_seed + k)
+    def compare(a: str, b: str, key: str) -> dict | None:
+        """Row ``b`` minus row ``a`` in the column scored under ``key``, paired by seed (or by resample)."""
+        key_a = protocol.baseline_key(key) if a == BASELINE else key
+        if key_a not in cells[a][seeds[0]]["mIoU"] or key not in cells[b][seeds[0]]["mIoU"]:
+            return None
+        va, vb = ([cells[n][s]["mIoU"][k] for s in seeds] for n, k in ((a, key_a), (b, key)))
+        if single:
+            d_draws = draws(b, key) - draws(a, key_a)
+            d = percentile_interval(vb[0] - va[0], d_draws, confidence)
+            p = float(min(1.0, 2 * min((d_draws <= 0).mean(), (d_draws >= 0).mean())))
+            up, down, sd = int(vb[0] > va[0]), int(vb[0] < va[0]), float("nan")
+        else:
+            pr = paired(va, vb, confidence)
+            d, p, up, down, sd = pr.delta, pr.p_value, pr.n_up, pr.n_down, pr.sd
+        return dict(delta=d.mean, ci_low=d.ci_low, ci_high=d.ci_high, p=p, up=up, down=down, sd=sd)
+
+    # Normalizers in table order, the baseline first: each is compared with every one before it.
+    order = [n for n in cells if n == BASELINE] + [n for n in cells if n not in (BASELINE, ORACLE)]
+    family = []  # (row, column, suffix): every p-value the protocol's tables show
     table: dict = {}
     for n, per in cells.items():
         table[n] = {}
@@ -109,20 +165,21 @@ def grid_table(cells: dict[str, dict[int, dict]], table_rows: dict[str, tuple[st
             else:
                 ci = mean_ci(values, confidence)
             row = ci.to_dict()
-            if n != BASELINE and BASELINE in cells:
-                base_key = protocol.baseline_key(key)
-                base = [cells[BASELINE][s]["mIoU"][base_key] for s in seeds]
-                if single:
-                    d_draws = draws(n, key) - draws(BASELINE, base_key)
-                    d = percentile_interval(values[0] - base[0], d_draws, confidence)
-                    p = float(min(1.0, 2 * min((d_draws <= 0).mean(), (d_draws >= 0).mean())))
-                    up, down = int(values[0] > base[0]), int(values[0] < base[0])
-                else:
-                    pr = paired(base, values, confidence)
-                    d, p, up, down = pr.delta, pr.p_value, pr.n_up, pr.n_down
-                row.update(delta_vs_identity=d.mean, delta_ci_low=d.ci_low, delta_ci_high=d.ci_high, p_value=p,
-                           n_up=up, n_down=down)
+            against = ([BASELINE] if BASELINE in cells else []) if n == ORACLE else order[:order.index(n)]
+            for a in against:
+                c = compare(a, n, key)
+                if c is None:
+                    continue
+                x = _suffix(a)
+                row.update({f"delta_vs_{a}": c["delta"], f"delta{x}_ci_low": c["ci_low"], f"delta{x}_ci_high": c["ci_high"],
+                            f"p_value{x}": c["p"], f"n_up{x}": c["up"], f"n_down{x}": c["down"], f"sd_delta{x}": c["sd"]})
+                row.update({f"{_seeds_key(diff)}{x}": seeds_needed(c["sd"], diff, POWER, 1 - confidence)
+                            for diff in DIFFERENCES})
+                family.append((n, col, x))
             table[n][col] = row
+    adjusted = holm([table[n][col][f"p_value{x}"] for n, col, x in family])
+    for (n, col, x), p in zip(family, adjusted):
+        table[n][col][f"p_holm{x}"] = float(p)
     return table
 
 
@@ -138,23 +195,89 @@ def _fmt_p(p: float) -> str:
     return f"p = {p:.2f}" if p >= 0.01 else f"p = {p:.3f}" if p >= 0.001 else "p < 0.001"
 
 
-def _fmt_delta(row: dict) -> str:
-    if "delta_vs_identity" not in row:
+def _fmt_delta(row: dict, against: str = BASELINE) -> str:
+    """A comparison of ``row`` with row ``against``: mean [CI], p, Holm-adjusted p, seeds up / down."""
+    x = _suffix(against)
+    if f"delta_vs_{against}" not in row:
         return ""
-    p = "" if math.isnan(row["p_value"]) else f", {_fmt_p(row['p_value'])}"
-    ci = "" if math.isnan(row["delta_ci_low"]) else f" [{row['delta_ci_low']:+.3f}, {row['delta_ci_high']:+.3f}]"
-    return f"{row['delta_vs_identity']:+.3f}{ci}{p} ({row['n_up']}↑ {row['n_down']}↓)"
+    p = "" if math.isnan(row[f"p_value{x}"]) else f", {_fmt_p(row[f'p_value{x}'])}"
+    holm_p = row.get(f"p_holm{x}", float("nan"))
+    p += "" if math.isnan(holm_p) else f", Holm {_fmt_p(holm_p)}"
+    lo, hi = row[f"delta{x}_ci_low"], row[f"delta{x}_ci_high"]
+    ci = "" if math.isnan(lo) else f" [{lo:+.3f}, {hi:+.3f}]"
+    return f"{row[f'delta_vs_{against}']:+.3f}{ci}{p} ({row[f'n_up{x}']}↑ {row[f'n_down{x}']}↓)"
+
+
+def _fmt_seeds(row: dict, against: str) -> str:
+    x = _suffix(against)
+    if f"delta_vs_{against}" not in row:
+        return ""
+    counts = [row[f"{_seeds_key(d)}{x}"] for d in DIFFERENCES]
+    return " / ".join("n/a" if math.isnan(c) else str(int(c)) for c in counts)
 
 
 def _label(protocol, name: str) -> str:
     if protocol.oracle_domain() is not None and name in SOURCE_ONLY_LABEL:
         return SOURCE_ONLY_LABEL[name]
-    return LABEL.get(name, name)
+    return display_name(name)
 
 
-def markdown(table: dict, protocol, *, seeds, fit_seeds, confidence: float) -> str:
-    """One protocol's table, its paired differences against identity, and a source study's
-    reported values when the protocol has them."""
+def comparisons(table: dict) -> list[tuple[str, str, str]]:
+    """(a, b, column) of every comparison in ``table`` (b − a), in table order: its Holm family."""
+    return [(a, b, c) for b, row in table.items() for c, r in row.items() for a in table
+            if f"delta_vs_{a}" in r]
+
+
+def classes_learned(cells: dict[str, dict[int, dict]], protocol) -> dict[str, dict[str, list[int]]]:
+    """row -> column -> per seed (in seed order), how many classes reached test IoU > ``LEARNED_IOU``;
+    columns with per-class IoU only (not ``average``)."""
+    columns = {**protocol.columns(), **protocol.extra_columns()}
+    out = {}
+    for n, per in cells.items():
+        seeds = sorted(per)
+        out[n] = {col: [sum(v is not None and v > LEARNED_IOU for v in per[s]["IoU"][key].values()) for s in seeds]
+                  for col, key in columns.items() if key in per[seeds[0]].get("IoU", {})}
+    return out
+
+
+def class_delta_rows(protocol_name: str, cells: dict[str, dict[int, dict]], protocol, *,
+                     confidence: float) -> pd.DataFrame:
+    """Each row's per-class IoU minus identity's, paired by seed: mean and t-interval over the seeds where
+    both have the class (a class absent from a test set has no IoU), per column with per-class IoU."""
+    out = []
+    if BASELINE not in cells:
+        return pd.DataFrame(out, columns=CLASS_DELTA_COLUMNS)
+    columns = {**protocol.columns(), **protocol.extra_columns()}
+    base = cells[BASELINE]
+    seeds = sorted(base)
+    for n, per in cells.items():
+        if n == BASELINE:
+            continue
+        for col, key in columns.items():
+            key_a = protocol.baseline_key(key)
+            if key not in per[seeds[0]].get("IoU", {}) or key_a not in base[seeds[0]].get("IoU", {}):
+                continue
+            for cls in labels.CLASSES:
+                pairs = [(base[s]["IoU"][key_a].get(cls), per[s]["IoU"][key].get(cls)) for s in seeds]
+                d = [b - a for a, b in pairs if a is not None and b is not None]
+                if not d:
+                    continue
+                iv = mean_ci(d, confidence)
+                out.append({"protocol": protocol_name, "normalizer": n,
+                            "panel": f"{protocol_name}: {_short(n)} − {BASELINE}", "column": col, "class": cls,
+                            "delta": iv.mean, "ci_low": iv.ci_low, "ci_high": iv.ci_high, "n": iv.n})
+    return pd.DataFrame(out, columns=CLASS_DELTA_COLUMNS)
+
+
+CLASS_DELTA_COLUMNS = ["protocol", "normalizer", "panel", "column", "class", "delta", "ci_low", "ci_high", "n"]
+
+
+def markdown(table: dict, protocol, *, seeds, fit_seeds, confidence: float,
+             learned: dict[str, dict[str, list[int]]] | None = None) -> str:
+    """One protocol's table, its paired differences against identity, every other pair of normalizers,
+    the seeds each comparison would need, what is significant after Holm's adjustment, and a source
+    study's reported values when the protocol has them. ``learned``: ``classes_learned``, for the
+    caption."""
     columns = list(dict.fromkeys(c for row in table.values() for c in row))
     n = len(seeds)
     if n > 1:
@@ -167,25 +290,61 @@ def markdown(table: dict, protocol, *, seeds, fit_seeds, confidence: float) -> s
              f"{fit_seeds[0]}), so intervals cover segmenter variance, not the normalizer's"
              if len(fit_seeds) == 1 else "each seed re-fitted its normalizer, so intervals cover normalizer and segmenter variance")
     caption = protocol.caption() + ("; GTA5 raw = untranslated GTA5 test images" if "GTA5 raw" in columns else "")
-    lines = [f"{protocol.title()}, {how}; {refit}.", caption + ".", "",
-             "| Normalizer | " + " | ".join(columns) + " | n |", "|---" * (len(columns) + 2) + "|"]
+    lines = [f"{protocol.title()}, {how}; {refit}.", caption + "."]
+    if learned:
+        per_row = [f"{_label(protocol, name)}: " + ", ".join(f"{c} {'/'.join(map(str, counts))}"
+                                                              for c, counts in learned[name].items())
+                   for name in table if learned.get(name)]
+        lines.append(f"Classes learned (test IoU > {LEARNED_IOU}, of {labels.NUM_CLASSES}), per seed "
+                     f"{'/'.join(map(str, seeds))}: " + "; ".join(per_row) + ".")
+    lines += ["", "| Normalizer | " + " | ".join(columns) + " | n |", "|---" * (len(columns) + 2) + "|"]
     for name, row in table.items():
         cells = [_fmt(row[c]) if c in row else "" for c in columns]
         lines.append(f"| {_label(protocol, name)} | " + " | ".join(cells) + f" | {next(iter(row.values()))['n']} |")
-    if any(name != BASELINE for name in table):
+    family = comparisons(table)
+    test = "paired t-test" if n > 1 else "paired test-set bootstrap"
+    alpha = 1 - confidence
+    if any(a == BASELINE for a, _, _ in family):
         lines += ["", f"Paired difference against identity (row − identity, same seed): mean "
-                  f"[{confidence:.0%} CI], {'paired t-test' if n > 1 else 'paired test-set bootstrap'} p-value, "
-                  "seeds up ↑ / down ↓.", "",
+                  f"[{confidence:.0%} CI], {test} p-value and its Holm adjustment over every comparison of this "
+                  "protocol's tables (this one and the pairs below), seeds up ↑ / down ↓.", "",
                   "| Normalizer − identity | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
         for name, row in table.items():
             if name != BASELINE:
                 lines.append(f"| {_label(protocol, name)} | " + " | ".join(_fmt_delta(row[c]) if c in row else ""
                                                                              for c in columns) + " |")
+    pairs = list(dict.fromkeys((a, b) for a, b, _ in family))
+    others = [(a, b) for a, b in pairs if a != BASELINE]
+    if others:
+        lines += ["", f"Normalizer against normalizer (row: later − earlier in study.normalizers, same seed): mean "
+                  f"[{confidence:.0%} CI], {test} p-value, Holm-adjusted in the same family, seeds up ↑ / down ↓.", "",
+                  "| Pair | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+        for a, b in others:
+            lines.append(f"| {_short(b)} − {_short(a)} | " + " | ".join(
+                _fmt_delta(table[b][c], a) if c in table[b] else "" for c in columns) + " |")
+    if pairs and n > 1:
+        lines += ["", f"Seeds a paired t-test needs for {POWER:.0%} power (two-sided, α = {alpha:.2f}) at a true "
+                  f"difference of {' / '.join(f'{d:.2f}' for d in DIFFERENCES)} mIoU, if the SD of paired differences "
+                  f"is the one observed over these {n} seeds (statsmodels' TTestPower; an SD from {n} seeds is itself "
+                  "rough, so read these as an order of magnitude).", "",
+                  "| Comparison | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+        for a, b in pairs:
+            lines.append(f"| {_short(b)} − {_short(a)} | " + " | ".join(
+                _fmt_seeds(table[b][c], a) if c in table[b] else "" for c in columns) + " |")
+    elif pairs:
+        lines += ["", "With one seed there is no spread over seeds to plan from: run two or more seeds "
+                  "(`-S 'study.seeds=[0,1,2]'`) for the seeds each comparison needs."]
+    if family:
+        significant = [f"{_short(b)} − {_short(a)} ({c})" for a, b, c in family
+                       if table[b][c][f"p_holm{_suffix(a)}"] < alpha]
+        tested = sum(math.isfinite(table[b][c][f"p_value{_suffix(a)}"]) for a, b, c in family)
+        lines += ["", f"Significant at Holm-adjusted p < {alpha:.2f} over the {tested} comparisons above: "
+                  + ("; ".join(significant) if significant else "none") + "."]
     if protocol.oracle_domain() is not None and ORACLE not in table:
         lines += ["", f"No oracle row: add {protocol.oracle_domain()} to study.oracles to train the target-trained "
                   "upper bound."]
     if protocol.reported:
-        study = [f"{LABEL.get(v, v)} {' / '.join(f'{x:.2f}' for x in values)}" for v, values in protocol.reported.items()]
+        study = [f"{display_name(v)} {' / '.join(f'{x:.2f}' for x in values)}" for v, values in protocol.reported.items()]
         lines += ["", f"The study reported ({' / '.join(protocol.columns())}, one run each): " + "; ".join(study) + "."]
     return "\n".join(lines) + "\n"
 

@@ -46,10 +46,11 @@ class Context:
 
 
 class Normalizer:
-    """Base class. Subclasses set ``name``, ``learned``, ``Fit`` and ``Apply`` and implement ``apply``
+    """Base class. Subclasses set ``name``, ``display_name``, ``learned``, ``Fit`` and ``Apply`` and implement ``apply``
     (and ``fit`` when learned). ``self.fit_cfg`` / ``self.apply_cfg`` hold the loaded subsections."""
 
     name: ClassVar[str]
+    display_name: ClassVar[str | None] = None  # the report's row label; None: the name
     learned: ClassVar[bool] = False
     Fit: ClassVar[type] = NoParams
     Apply: ClassVar[type] = NoParams

@@ -15,6 +15,7 @@ from stylenorm.translators.cyclegan import CycleGANFit
 @register
 class CycleGAN(LearnedTranslator):
     name = "cyclegan"
+    display_name = "CycleGAN"
     Fit = CycleGANFit
 
     @staticmethod

@@ -120,6 +120,7 @@ class FDA(Normalizer):
     """Fourier Domain Adaptation; training-free (``fit`` writes nothing)."""
 
     name = "fda"
+    display_name = "FDA"
     Fit = NoParams
     Apply = FDAApply
 

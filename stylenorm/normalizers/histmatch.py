@@ -110,6 +110,7 @@ class HistMatch(Normalizer):
     """Per-channel histogram matching to a paired or pooled target reference; nothing trained."""
 
     name = "histmatch"
+    display_name = "histogram matching"
     Fit = NoParams
     Apply = HistMatchApply
 

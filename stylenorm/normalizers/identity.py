@@ -11,6 +11,7 @@ from stylenorm.normalizers.base import Context, Normalizer, register
 @register
 class Identity(Normalizer):
     name = "identity"
+    display_name = "identity (raw; the study's baseline)"
 
     def apply(self, ctx: Context, fit_dir: Path, sources: list[Path], dests: list[Path]) -> dict:
         start = time.perf_counter()

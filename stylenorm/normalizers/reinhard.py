@@ -156,6 +156,7 @@ class Reinhard(Normalizer):
     """Lab mean/std transfer to a paired or pooled target reference; nothing trained."""
 
     name = "reinhard"
+    display_name = "Reinhard"
     Fit = NoParams
     Apply = ReinhardApply
 

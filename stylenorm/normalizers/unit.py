@@ -15,6 +15,7 @@ from stylenorm.normalizers.base import register
 @register
 class UNIT(LearnedTranslator):
     name = "unit"
+    display_name = "UNIT"
     Fit = Translator
 
     @staticmethod
