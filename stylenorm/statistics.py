@@ -89,19 +89,37 @@ def holm(p_values) -> np.ndarray:
     return out
 
 
+def _power(effect: float, nobs: int, alpha: float) -> float:
+    """Two-sided power of a one-sample t-test on ``nobs`` differences at standardized effect ``effect``
+    (statsmodels' ``TTestPower``). Where statsmodels' two-sided value is NaN (scipy's noncentral t CDF
+    fails at a large noncentrality, e.g. scipy 1.17 from about effect 6 at two seeds), its upper tail
+    alone ("larger" at alpha / 2): the lower tail it leaves out is below Phi(-effect * sqrt(nobs)) < 1e-15."""
+    test = TTestPower()
+    p = float(test.power(effect_size=effect, nobs=nobs, alpha=alpha, alternative="two-sided"))
+    if not math.isfinite(p):
+        p = float(test.power(effect_size=effect, nobs=nobs, alpha=alpha / 2, alternative="larger"))
+    return p
+
+
+SCAN_SEEDS = 20  # seed counts up to this are found by evaluating the power at each n, not by the root finder
+
+
 def seeds_needed(sd: float, difference: float, power: float = 0.8, alpha: float = 0.05) -> float:
     """Seeds (paired differences) a two-sided paired t-test at level ``alpha`` needs to detect a true
-    mean difference ``difference`` with probability ``power``, if the differences' SD is ``sd``:
-    statsmodels' solution for n, rounded up, and at least 2 (a t-test needs two differences). NaN when
-    ``sd`` is NaN or 0 (one seed, or every difference equal: no spread to plan with)."""
+    mean difference ``difference`` with probability ``power``, if the differences' SD is ``sd``: the
+    smallest n >= 2 (a t-test needs two differences) whose power reaches ``power``. Up to ``SCAN_SEEDS``
+    each n's power is evaluated (statsmodels' root finder returns NaN or a wrong n for large effects,
+    where scipy's noncentral t fails); beyond, statsmodels' ``solve_power``, rounded up. NaN when ``sd``
+    is NaN or 0 (one seed, or every difference equal: no spread to plan with)."""
     if not (math.isfinite(sd) and sd > 0):
         return float("nan")
-    effect, test = abs(difference) / sd, TTestPower()
-    if test.power(effect_size=effect, nobs=2, alpha=alpha, alternative="two-sided") >= power:
-        return 2  # the root finder does not converge below n = 2 (a huge effect): two differences suffice
-    n = test.solve_power(effect_size=effect, nobs=None, alpha=alpha, power=power, alternative="two-sided")
+    effect = abs(difference) / sd
+    for n in range(2, SCAN_SEEDS + 1):
+        if _power(effect, n, alpha) >= power:
+            return n
+    n = TTestPower().solve_power(effect_size=effect, nobs=None, alpha=alpha, power=power, alternative="two-sided")
     n = float(np.asarray(n).squeeze())
-    return float("nan") if not math.isfinite(n) else max(2, math.ceil(n - 1e-9))
+    return float("nan") if not math.isfinite(n) else max(SCAN_SEEDS + 1, math.ceil(n - 1e-9))
 
 
 def miou_from_sums(intersection: np.ndarray, union: np.ndarray) -> np.ndarray:

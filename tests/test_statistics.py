@@ -193,12 +193,13 @@ def test_holm_adjusts_the_finite_p_values_as_a_family():
 def _seeds_by_hand(sd, difference, power=0.8, alpha=0.05):
     """Smallest n whose two-sided one-sample t-test on n paired differences (mean ``difference``, SD ``sd``)
     rejects with probability >= ``power``: under the alternative, t = mean / (s / sqrt(n)) is noncentral t
-    with n - 1 degrees of freedom and noncentrality difference / sd * sqrt(n)."""
+    with n - 1 degrees of freedom and noncentrality difference / sd * sqrt(n). The lower tail
+    P(T < -crit) is written as the upper tail at -nc (scipy's nct.cdf returns NaN at a large nc)."""
     from scipy import stats
     for n in range(2, 100_000):
         crit = stats.t.ppf(1 - alpha / 2, n - 1)
         nc = difference / sd * math.sqrt(n)
-        if stats.nct.sf(crit, n - 1, nc) + stats.nct.cdf(-crit, n - 1, nc) >= power:
+        if stats.nct.sf(crit, n - 1, nc) + stats.nct.sf(crit, n - 1, -nc) >= power:
             return n
 
 
@@ -211,4 +212,9 @@ def test_seeds_needed_for_80_percent_power_match_the_noncentral_t():
     assert seeds_needed(0.015, 0.01) == 20 and seeds_needed(0.015, 0.02) == 7  # d = 2/3 and 4/3
     assert seeds_needed(0.01, 0.01) == 10  # d = 1: the textbook 9.94, rounded up
     assert seeds_needed(0.0001, 0.01) == 2  # a paired t-test needs two differences, however large the effect
+    # large effects, where statsmodels' root finder gave NaN (d = 6, 20) or 2 (d = 10: power 0.73 at two seeds)
+    for sd, difference, n in ((0.01 / 6, 0.01, 3), (0.001, 0.01, 3), (0.001, 0.02, 2), (0.005, 0.01, 5)):
+        assert seeds_needed(sd, difference) == _seeds_by_hand(sd, difference) == n, (sd, difference)
+    for sd in np.geomspace(0.0005, 0.05, 25):  # every regime between, scan and root finder
+        assert seeds_needed(sd, 0.01) == _seeds_by_hand(sd, 0.01), sd
     assert math.isnan(seeds_needed(float("nan"), 0.01)) and math.isnan(seeds_needed(0.0, 0.01))
