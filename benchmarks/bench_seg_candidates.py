@@ -124,6 +124,7 @@ CANDIDATES = [
               config=D8_NOCROP, batch_size=8, iterations=300, **HALF, **{**ADAMW, "lr": 1e-2}),
 ]
 ONECYCLE = f"{CONFIG_DIR}/deeplabv3plus_r18-d8_1xb16-onecycle-cpu_stylenorm-64x128.py"  # AdamW + one-cycle in the config
+QUARTER = f"{CONFIG_DIR}/deeplabv3plus_r18q-d8_1xb16-onecycle-cpu_stylenorm-64x128.py"
 CACHED = dict(config=ONECYCLE, cache_images=True, optimizer="config", schedule="config", lr=1e-2, **HALF)
 CANDIDATES += [
     Candidate("cached-d8-b16-i300", "whole 128x64 scenes at output stride 8, decoded once (seg.cache_images), "
@@ -132,6 +133,18 @@ CANDIDATES += [
     Candidate("cached-d8-b16-i500", "cached-d8-b16-i300 for 500 its", batch_size=16, iterations=500, **CACHED),
     Candidate("cached-d8-b16-i400-lr0.02", "cached-d8-b16-i400 at a peak lr of 0.02", batch_size=16, iterations=400,
               **{**CACHED, "lr": 2e-2}),
+    Candidate("cached-d8-b16-i200", "cached-d8-b16-i300 for 200 its (the old default's training time)", batch_size=16,
+              iterations=200, **CACHED),
+    Candidate("cached-d8-b16-i200-lr0.02", "cached-d8-b16-i200 at a peak lr of 0.02", batch_size=16, iterations=200,
+              **{**CACHED, "lr": 2e-2}),
+    Candidate("cached-quarter-d8-b16-i300", "cached-d8-b16-i300 with the ResNet-18 at quarter width (16 base channels)",
+              batch_size=16, iterations=300, **{**CACHED, "config": QUARTER}),
+    Candidate("cached-quarter-d8-b16-i400", "cached-quarter-d8-b16-i300 for 400 its", batch_size=16, iterations=400,
+              **{**CACHED, "config": QUARTER}),
+    Candidate("cached-quarter-d8-b16-i300-lr0.02", "cached-quarter-d8-b16-i300 at a peak lr of 0.02", batch_size=16,
+              iterations=300, **{**CACHED, "config": QUARTER, "lr": 2e-2}),
+    Candidate("cached-quarter-d8-b16-i350-lr0.02", "cached-quarter-d8-b16-i300-lr0.02 for 350 its", batch_size=16,
+              iterations=350, **{**CACHED, "config": QUARTER, "lr": 2e-2}),
 ]
 BY_NAME = {c.name: c for c in CANDIDATES}
 

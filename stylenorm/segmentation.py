@@ -292,6 +292,9 @@ def _set_schedule(cfg: Config, lr: float, iterations: int) -> None:
                 sched[key] = iterations
         if "eta_max" in sched:
             sched["eta_max"] = lr
+        if sched.get("total_steps") == iterations and sched.get("pct_start", 0) * iterations == 1:
+            raise ValueError(f"seg.iterations {iterations}: the warm-up of {sched['type']} (pct_start "
+                             f"{sched['pct_start']}) would be one step long, which MMEngine divides by; choose another")
     cfg.train_cfg.max_iters = iterations
     cfg.train_cfg.val_interval = iterations + 1  # no validation loop: LossLogHook scores the val sets
 

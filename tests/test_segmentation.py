@@ -139,8 +139,11 @@ def test_dataset_reads_the_cell_lists(seg_data, project):
                        device="cpu", num_workers=0, work_dir=Path("w"), live_dir=Path("l"))
     assert cfg.train_dataloader.dataset.sources == sources and cfg.train_dataloader.dataset.seed == 3
     assert cfg.train_cfg["max_iters"] == params.seg.iterations and cfg.optim_wrapper.optimizer.lr == params.seg.lr
-    assert [t for t in cfg.train_pipeline if t["type"] == "RandomCrop"][0]["crop_size"] == tuple(params.seg.crop_size)
+    assert [t for t in cfg.train_pipeline if t["type"] == "RandomResize"][0]["scale"] == tuple(params.seg.img_scale)
+    assert cfg.model.data_preprocessor.size == tuple(params.seg.crop_size)  # batches padded to the crop
     assert cfg.model.backbone.depth == 18  # model structure comes from the config file, not from params
+    cropped = _build(params, AUGMENTED)
+    assert [t for t in cropped.train_pipeline if t["type"] == "RandomCrop"][0]["crop_size"] == tuple(params.seg.crop_size)
 
 
 def _build(params, config=None, **seg_changes):
@@ -152,6 +155,7 @@ def _build(params, config=None, **seg_changes):
                         work_dir=Path("w"), live_dir=Path("l"))
 
 
+AUGMENTED = REPO / "configs/deeplabv3plus/deeplabv3plus_r18-d16_1xb8-cpu_stylenorm-128x256.py"  # rescale, crop, flip, colour
 ONECYCLE = REPO / "configs" / "deeplabv3plus" / "deeplabv3plus_r18-d8_1xb16-onecycle-cpu_stylenorm-64x128.py"
 
 
@@ -170,6 +174,11 @@ def test_the_schedule_comes_from_the_config_and_its_numbers_from_params(params, 
     warmup, decay = cfg.param_scheduler
     assert cfg.optim_wrapper.optimizer.type == "SGD" and cfg.optim_wrapper.optimizer.lr == 0.03
     assert (warmup.end, decay.type, decay.end, decay.eta_min) == (5, "PolyLR", 50, 1e-4)  # warm-up and floor kept
+
+
+def test_a_one_step_warm_up_is_refused_by_name(params):
+    with pytest.raises(ValueError, match=r"seg.iterations 4: the warm-up of OneCycleLR"):
+        _build(params, ONECYCLE, iterations=4)
 
 
 def test_a_config_without_seeded_draws_is_refused(params, tmp_path):
@@ -202,7 +211,7 @@ def test_cached_images_give_the_same_samples_and_are_decoded_once(seg_data, monk
     decoded = []
     original = LoadImageFromFile.transform
     monkeypatch.setattr(LoadImageFromFile, "transform", lambda self, r: decoded.append(r["img_path"]) or original(self, r))
-    pipeline = Config.fromfile(seg_data.seg.config).train_pipeline
+    pipeline = Config.fromfile(str(AUGMENTED)).train_pipeline
     sources = Mixed().train_sources("identity", 0, "train")
     plain = StyleNormDataset(sources=sources, pipeline=pipeline, seed=0)
     cached = StyleNormDataset(sources=sources, pipeline=pipeline, seed=0, cache_images=True)
@@ -222,7 +231,7 @@ def test_draws_are_a_function_of_seed_and_draw_number(seg_data):
     from mmengine.config import Config
     from stylenorm.segmentation import StyleNormDataset
     from stylenorm.protocols.mixed import Mixed
-    pipeline = Config.fromfile(seg_data.seg.config).train_pipeline
+    pipeline = Config.fromfile(str(AUGMENTED)).train_pipeline
     ds = StyleNormDataset(sources=Mixed().train_sources("identity", 0, "train"), pipeline=pipeline, seed=0)
     a = ds[5]["inputs"]
     for k in (1, 2, 3):
@@ -246,11 +255,11 @@ def test_validation_loss_interval_does_not_change_the_weights(seg_data, project)
 
 
 def test_resumed_segmenter_ends_with_the_uninterrupted_weights(seg_data, project, capsys):
-    # Checkpoints, logs and validation losses every 2 iterations: the run "killed" after 2 resumes there
+    # Checkpoints, logs and validation losses every 3 iterations: the run "killed" after 3 resumes there
     # and its logs continue where the uninterrupted run's do.
-    every = dict(iterations=4, checkpoint_every=2, log_every=2, val_loss_every=2)
+    every = dict(iterations=6, checkpoint_every=3, log_every=3, val_loss_every=3)
     full = _train(seg_data, project, "full", **every)
-    _train(seg_data, project, "res", stop_after=2, **every)
+    _train(seg_data, project, "res", stop_after=3, **every)
     capsys.readouterr()
     resumed = _train(seg_data, project, "res", **every)
     assert "resuming from" in capsys.readouterr().out

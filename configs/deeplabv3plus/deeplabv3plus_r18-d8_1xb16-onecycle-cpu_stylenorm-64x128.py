@@ -1,4 +1,4 @@
-# The default segmenter (issue 18; chosen on validation by benchmarks/bench_seg_candidates.py):
+# A CPU segmenter for the embedded default (the default, ..._r18q-..., is this at quarter width):
 # DeepLabv3+ on a ResNetV1c-18 at half width (32 stem / base channels) with output stride 8 (dilated
 # last two stages, as MMSeg's r*-d8 configs), trained from scratch with AdamW and a one-cycle
 # learning rate on whole scenes resized to seg.img_scale (128x64 for the embedded default), flipped
