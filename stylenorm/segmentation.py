@@ -111,6 +111,8 @@ class StyleNormDataset(BaseSegDataset):
             results = self.get_data_info(idx)
             for t in transforms[:n_load]:
                 results = t(results)
+                if results is None:
+                    return None
             self._loaded[idx] = results
         results = {k: v.copy() if isinstance(v, np.ndarray) else copy.copy(v) for k, v in self._loaded[idx].items()}
         for t in transforms[n_load:]:
@@ -283,10 +285,14 @@ def _set_transform(pipeline: list, kind: str, **values) -> None:
 def _set_schedule(cfg: Config, lr: float, iterations: int) -> None:
     """The config's optimizer and schedulers with params' peak ``lr`` and length ``iterations``: every
     scheduler spanning the config's whole run (``end`` or ``total_steps`` == ``train_cfg.max_iters``) is
-    stretched to ``iterations``; a peak (``eta_max``) is set to ``lr``; warm-ups and floors stay."""
+    stretched to ``iterations``; a peak (``eta_max``) is set to ``lr``; floors (``eta_min``) scale with the
+    peak; warm-ups stay."""
     span = cfg.train_cfg.max_iters
+    ratio = lr / cfg.optim_wrapper.optimizer.lr  # floors (eta_min) keep their share of the peak
     cfg.optim_wrapper.optimizer.lr = lr
     for sched in cfg.param_scheduler:
+        if "eta_min" in sched:
+            sched["eta_min"] *= ratio
         for key in ("end", "total_steps"):
             if sched.get(key) == span:
                 sched[key] = iterations
@@ -314,7 +320,10 @@ def build_config(seg, *, train_sources: list[dict], val_sources: list[dict], see
     for pipeline in (cfg.train_dataloader.dataset.pipeline, cfg.train_pipeline):
         _set_transform(pipeline, "RandomResize", scale=scale)
         _set_transform(pipeline, "RandomCrop", crop_size=(h, w))
-    if not any(t["type"] == "RandomCrop" for t in cfg.train_dataloader.dataset.pipeline) and (h < scale[1] or w < scale[0]):
+    largest = max((max(t.get("ratio_range", (1.0, 1.0))) for t in cfg.train_dataloader.dataset.pipeline
+                   if t["type"] == "RandomResize"), default=1.0)
+    if (not any(t["type"] == "RandomCrop" for t in cfg.train_dataloader.dataset.pipeline)
+            and (h < scale[1] * largest or w < scale[0] * largest)):
         # whole scenes are batched: each is padded to the crop size, which must hold the largest of them
         raise ValueError(f"seg.crop_size {[h, w]} ([height, width]) must hold the whole resized scene of "
                          f"seg.img_scale {list(scale)} ([width, height]): {seg.config} trains on whole scenes")

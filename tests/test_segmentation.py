@@ -173,7 +173,8 @@ def test_the_schedule_comes_from_the_config_and_its_numbers_from_params(params, 
     cfg = _build(params, poly, iterations=50, lr=0.03)
     warmup, decay = cfg.param_scheduler
     assert cfg.optim_wrapper.optimizer.type == "SGD" and cfg.optim_wrapper.optimizer.lr == 0.03
-    assert (warmup.end, decay.type, decay.end, decay.eta_min) == (5, "PolyLR", 50, 1e-4)  # warm-up and floor kept
+    assert (warmup.end, decay.type, decay.end) == (5, "PolyLR", 50)  # the warm-up kept
+    assert decay.eta_min == pytest.approx(3e-4)  # the floor keeps its 1% of the peak (config: 1e-4 of 0.01)
 
 
 def test_a_one_step_warm_up_is_refused_by_name(params):
@@ -192,6 +193,16 @@ def test_whole_scenes_larger_than_the_crop_are_refused(params):
     with pytest.raises(ValueError, match=r"seg.crop_size \[32, 64\].*seg.img_scale \[128, 64\].*onecycle"):
         _build(params, ONECYCLE, crop_size=[32, 64], img_scale=[128, 64])
     _build(params, ONECYCLE, crop_size=[64, 128], img_scale=[128, 64])  # holds it
+
+
+def test_whole_scenes_are_checked_at_their_largest_rescale(params, tmp_path):
+    rescaling = tmp_path / "rescaling.py"  # whole scenes resized x1 .. x1.5: the crop must hold x1.5
+    rescaling.write_text(f"_base_ = [{str(ONECYCLE)!r}]\ntrain_pipeline = [dict(type='LoadImageFromFile'), "
+                         "dict(type='LoadAnnotations'), dict(type='RandomResize', scale=(128, 64), ratio_range=(1.0, 1.5), "
+                         "keep_ratio=True), dict(type='PackSegInputs')]\ntrain_dataloader = dict(dataset=dict(pipeline=train_pipeline))\n")
+    with pytest.raises(ValueError, match=r"seg.crop_size \[64, 128\]"):
+        _build(params, rescaling, crop_size=[64, 128], img_scale=[128, 64])
+    _build(params, rescaling, crop_size=[96, 192], img_scale=[128, 64])
 
 
 def test_the_validation_loss_sees_the_configs_own_resize(params):
@@ -224,6 +235,38 @@ def test_cached_images_give_the_same_samples_and_are_decoded_once(seg_data, monk
         assert torch.equal(got["inputs"], want["inputs"])
         assert torch.equal(got["data_samples"].gt_sem_seg.data, want["data_samples"].gt_sem_seg.data)
     assert sorted(decoded) == sorted({plain.get_data_info(1)["img_path"], plain.get_data_info(3)["img_path"]})
+
+
+def test_cached_images_reach_each_draw_unchanged_by_earlier_draws(seg_data):
+    """A transform that writes into its input array in place must not reach the cached decode."""
+    from mmcv.transforms import BaseTransform
+    from mmseg.registry import TRANSFORMS
+    from stylenorm.protocols.mixed import Mixed
+    from stylenorm.segmentation import StyleNormDataset
+
+    @TRANSFORMS.register_module(force=True)
+    class InPlaceBump(BaseTransform):
+        def transform(self, results):
+            results["img"] += 1  # numpy in place: the very array it was handed
+            return results
+
+    pipeline = [dict(type="LoadImageFromFile"), dict(type="LoadAnnotations"), dict(type="InPlaceBump"),
+                dict(type="PackSegInputs")]
+    ds = StyleNormDataset(sources=Mixed().train_sources("identity", 0, "train"), pipeline=pipeline, seed=0,
+                          cache_images=True)
+    first = ds[2]["inputs"]
+    assert torch.equal(ds[2]["inputs"], first)
+
+
+def test_the_loss_log_follows_the_decode_heads_own_loss_terms(seg_data, project, tmp_path):
+    """A decode head with cross-entropy and Dice losses logs both, in training and on validation."""
+    dice = tmp_path / "dice.py"
+    dice.write_text(f"_base_ = [{str(REPO / seg_data.seg.config)!r}]\n"
+                    "model = dict(decode_head=dict(loss_decode=[dict(type='CrossEntropyLoss', loss_name='loss_ce'), "
+                    "dict(type='DiceLoss', loss_name='loss_dice', loss_weight=0.5)]))\n")
+    _train(seg_data, project, "dice", config=str(dice), iterations=2, log_every=1, val_loss_every=1)
+    for log in ("train/loss_ce.tsv", "train/loss_dice.tsv", "val/loss_ce.tsv", "val/loss_dice.tsv"):
+        assert (project / "dice/work/live/plots/metrics" / log).exists(), log
 
 
 def test_draws_are_a_function_of_seed_and_draw_number(seg_data):

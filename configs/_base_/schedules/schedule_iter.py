@@ -1,6 +1,6 @@
 # Iteration-based SGD with poly decay, MMSeg's Cityscapes recipe. params.yaml `seg` sets the learning
 # rate and the length: every scheduler that spans the whole run (end == train_cfg.max_iters) is
-# stretched to seg.iterations; eta_min stays as written here.
+# stretched to seg.iterations; eta_min keeps its ratio to the learning rate written here (1%).
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
 param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=40000, by_epoch=False)]
