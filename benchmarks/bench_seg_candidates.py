@@ -6,10 +6,12 @@ training splits, ``Mixed().train_sources("identity", 0, "train")``) through the 
 loader as ``train_seg``; ``base.num_workers`` loader workers), and is scored with
 ``stylenorm.evaluation.evaluate_sets`` on the protocol's *validation* sets
 (``Mixed().test_sets("identity", 0, split="val")``: Cityscapes and GTA5 val, at the config's test
-resize, predictions at the label's full size). The test split is never read. The default itself
-(params.yaml ``seg``) is the first candidate, so the time budget is measured on the same machine in
-the same run: a candidate is *within budget* when its cell CPU seconds (training + validation
-scoring) are at most 1.05x the default's (repeated runs of one config differ by a few per cent).
+resize, predictions at the label's full size). The test split is never read. The budget is the
+default before issue 18 (``default``: params.yaml ``seg`` at 7fad282, pinned in ``OLD_DEFAULT``), run
+by this script on the same machine: a candidate is *within budget* when its cell CPU seconds
+(training + validation scoring) are at most 1.05x the default's. Repeated runs of one config differ
+by a few per cent (155 and 150 s for ``default`` in two sessions), so compare rows run back to back
+(each row's commit and the load before it are in the written table).
 
 Per candidate it prints: validation mIoU per column (Cityscapes, GTA5) and their average; how many
 of the 19 classes reach IoU > 0.05 on each column ("learned"); CPU seconds of training (the cell's
@@ -27,15 +29,15 @@ about twice the forward), times batch x iterations, over the training wall secon
 GFLOP/s of a 2048x2048 fp32 ``torch.mm`` (2 n^3 FLOPs), timed in the candidate's own subprocess right
 after its training with as many torch threads, as the machine's limit (a bf16 product too, for CPUs with bf16 instructions).
 
-What a candidate may change: values of params.yaml ``seg`` (crop, test/resize scale, batch,
-iterations, lr, precision) through ``dataclasses.replace``; model structure and the training
-pipeline through a config file under ``configs/deeplabv3plus/``; the optimizer and LR schedule by
-replacing ``cfg.optim_wrapper`` / ``cfg.param_scheduler`` on the built config. Note: ``build_config``
-currently writes a PolyLR ``param_scheduler`` over whatever the config file says, so a candidate with
-another schedule (AdamW + MMEngine's ``OneCycleLR``) replaces it here, after ``build_config``; making
-such a candidate the default needs ``build_config`` to stop overwriting it (issue 18, part 3).
-Every candidate runs two validation-loss passes (``val_loss_every`` = iterations / 2), as the
-default's 200 iterations at ``val_loss_every: 100`` do, and keeps only its last checkpoint.
+What a candidate may change: the ``seg`` values (crop, test/resize scale, batch, iterations, lr,
+precision, image cache) over ``OLD_DEFAULT``, never over today's params.yaml, so that a candidate's
+name means the same settings whatever the default is; model structure, optimizer and schedule
+through a config file under ``configs/deeplabv3plus/`` (``optimizer`` / ``schedule`` = ``config``), or
+by replacing ``cfg.optim_wrapper`` / ``cfg.param_scheduler`` on the built config (``adamw`` /
+``onecycle``: rows from before 711ae36, when ``build_config`` wrote its own PolyLR over the config's).
+Every candidate runs two validation-loss passes (``val_loss_every`` = iterations / 2) and keeps only
+its last checkpoint; a grid cell runs one every ``seg.val_loss_every`` iterations (the default's 350
+iterations: three, the old default's 200: two), a few seconds each at these sizes.
 
 Needs the data stages' outputs and the identity "normalization" of GTA5:
 ``dvc repro split@cityscapes split@gta5 normalize@identity-0-gta5``.
@@ -68,7 +70,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = "configs/deeplabv3plus"
-DEFAULT_CONFIG = f"{CONFIG_DIR}/deeplabv3plus_r18-d16_1xb8-cpu_stylenorm-128x256.py"
+OLD_DEFAULT = dict(config=f"{CONFIG_DIR}/deeplabv3plus_r18-d16_1xb8-cpu_stylenorm-128x256.py", iterations=200,
+                   batch_size=8, crop_size=(128, 256), img_scale=(256, 128), lr=0.08, cache_images=False,
+                   precision="fp32")  # params.yaml seg at 7fad282: every candidate's unset values
 TARGET_MIOU, TARGET_CLASSES, LEARNED_IOU = 0.50, 16, 0.05
 BUDGET_TOLERANCE = 1.05  # within budget: cell CPU <= 1.05 x the default's (runs of one config differ by a few %)
 COLUMNS = {"Cityscapes": "cityscapes", "GTA5": "gta5_normalized"}  # table column -> the protocol's set name
@@ -93,9 +97,9 @@ class Candidate:
     pct_start: float = 0.25  # with onecycle: share of iterations warming up
 
     def seg(self, base):
-        changes = {k: getattr(self, k) for k in ("config", "iterations", "batch_size", "crop_size", "img_scale",
-                                                 "lr", "precision", "cache_images") if getattr(self, k) is not None}
-        return dataclasses.replace(base, **changes)
+        """``base`` (params.yaml ``seg``) with ``OLD_DEFAULT``'s values, then this candidate's, over it."""
+        changes = {k: getattr(self, k) for k in OLD_DEFAULT if getattr(self, k) is not None}
+        return dataclasses.replace(base, **{**OLD_DEFAULT, **changes})
 
 
 HALF = dict(img_scale=(128, 64), crop_size=(64, 128))  # scenes at 128x64, 64x128 crops: a quarter of the pixels
@@ -151,9 +155,9 @@ BY_NAME = {c.name: c for c in CANDIDATES}
 
 def git_commit() -> str:
     sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", __file__, CONFIG_DIR], cwd=ROOT, capture_output=True,
-                           text=True).stdout.strip()
-    return sha + ("+uncommitted benchmark/configs" if dirty else "")
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "benchmarks", "configs", "stylenorm", "params.yaml"],
+                           cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return sha + ("+uncommitted code" if dirty else "")
 
 
 def cpu_model() -> str:
@@ -418,10 +422,13 @@ def main() -> None:
         ]
         if best is not None:
             text += [f"Per-class validation IoU of {best}:", "", *per_class(results[best]), ""]
-        text += ["Commands and commits (each candidate's row; its training code is the same in all of them):", ""]
+        text += ["Commands and commits (each candidate's row ran the pipeline code of its commit: rows before 711ae36 with build_config's own PolyLR floor and validation-loss pipeline):", ""]
         text += [f"- `{cmd}` at `{commit}`: " + ", ".join(n for n, r in results.items()
                                                         if (r["commit"], r["command"]) == (commit, cmd))
                  for commit, cmd in commits]
+        missing = [c.name for c in CANDIDATES if c.name not in results]
+        if missing:
+            text += ["", "Defined but without a result (not run, or stopped before it finished): " + ", ".join(missing) + "."]
         text += ["", "Load average (1 min) before each candidate's training: " + ", ".join(
             f"{n} {r['loadavg_before'][0]:.2f}" for n, r in results.items()) + " (2 cores shared with other work).", "",
             f"This file: `python benchmarks/bench_seg_candidates.py {' '.join(sys.argv[1:])}` at `{git_commit()}`, "
