@@ -4,14 +4,17 @@ Reads   params ``study``, ``report``, each listed protocol's section; the listed
         names); metrics/eval/<protocol>/<normalizer>-seed<seed>.json
         and data/eval/<protocol>/<normalizer>/seed<seed>/ of every cell in study.protocols x
         study.normalizers x study.seeds, and of the oracles (metrics/eval/oracle/<domain>-seed<seed>.json,
-        data/eval/oracle/...) a protocol shows; data/normalized (the qualitative grid's inputs),
-        data/sampled, data/unified.
+        data/eval/oracle/...) a protocol shows; the FCN scores of every listed normalizer for each
+        domain in study.oracles (metrics/eval/fcn/<target>/<normalizer>-seed<seed>.json); data/normalized
+        (the qualitative grid's inputs), data/sampled, data/unified.
 Writes  metrics/table.md (one table per protocol: mean and CI per cell, the classes each row's cells
         learned; per row the paired difference against identity, per pair of normalizers the same,
         each with its p-value, Holm-adjusted over the protocol's comparisons, and the seeds 80% power
-        needs) and metrics/table.json (the same, by protocol, as flat keys; docs/statistics.md),
+        needs; then, per listed oracle, the FCN score of each normalizer) and metrics/table.json (the
+        same, by protocol, as flat keys, and ``fcn_score`` by direction; docs/statistics.md),
         plots/grid_miou.csv and plots/delta_vs_identity.csv (CI-bar plots for dvc plots),
         plots/per_class_delta.csv (each row's per-class IoU minus identity's, mean and CI over seeds),
+        plots/fcn_vs_gain.csv (FCN score against the gain over identity on the target column),
         plots/grid_miou.png (the same as a figure), plots/per_class_iou/<protocol>/<row>_<set>.csv,
         plots/confusion/<protocol>/<row>_<set>.png, plots/qualitative/<protocol>.png.
 Run     python -m stages.report
@@ -26,11 +29,14 @@ from PIL import Image
 
 from stylenorm import paths
 from stylenorm.cli import run_stage
+from stylenorm.fcn import GAIN_PLOT, direction_key, fcn_table, gain_rows
+from stylenorm.fcn import markdown as fcn_markdown
 from stylenorm.io import remove_outputs, write_csv, write_json, write_text_atomic
 from stylenorm.report import (CLASS_DELTA_PLOT, ci_figure, class_delta_rows, classes_learned, confusion_figure,
-                              delta_plot_rows, grid_plot_rows, grid_table, load_cells, markdown, per_class_tables,
-                              qualitative_grid, rows, set_domains)
+                              delta_plot_rows, display_name, grid_plot_rows, grid_table, load_cells, markdown,
+                              per_class_tables, qualitative_grid, rows, set_domains)
 from stylenorm.protocols.base import oracle_test_sets
+from stylenorm.study import other_domain
 
 
 def _finite(obj):
@@ -43,7 +49,7 @@ def _finite(obj):
 def report(params) -> dict:
     st, rep = params.study, params.report
     outputs = (paths.TABLE_MD, paths.TABLE_JSON, paths.GRID_PLOT, paths.GRID_FIGURE, paths.DELTA_PLOT, paths.PER_CLASS_IOU_DIR,
-               paths.CONFUSION_PLOT_DIR, paths.QUALITATIVE_DIR, CLASS_DELTA_PLOT)
+               paths.CONFUSION_PLOT_DIR, paths.QUALITATIVE_DIR, CLASS_DELTA_PLOT, GAIN_PLOT)
     protocols = {p: params.protocol(p) for p in st.protocols}
     fit_seed = st.fit_seed(st.seeds[0])
     tables, sections, class_deltas = {}, [], []
@@ -80,8 +86,15 @@ def report(params) -> dict:
             Image.fromarray(grid).save(paths.QUALITATIVE_DIR / f"{p}.png")
         else:  # evaluate.qualitative: 0 -> an empty placeholder keeps the figure's place
             Image.new("RGB", (1, 1)).save(paths.QUALITATIVE_DIR / f"{p}.png")
+    fcn = {}  # translation quality, per direction whose target has an oracle
+    for target in st.oracles:
+        source = other_domain(target)
+        fcn[direction_key(source, target)] = table = fcn_table(target, st.normalizers, st.seeds, confidence=rep.confidence)
+        sections.append(fcn_markdown(table, source, target, seeds=st.seeds, confidence=rep.confidence,
+                                     display_name=display_name))
     write_text_atomic(paths.TABLE_MD, "\n".join(sections))
-    write_json(paths.TABLE_JSON, _finite(tables))
+    write_json(paths.TABLE_JSON, _finite({**tables, **({"fcn_score": fcn} if fcn else {})}))
+    write_csv(GAIN_PLOT, gain_rows(tables, fcn, protocols, fit_seed))
     write_csv(paths.GRID_PLOT, grid_plot_rows(tables, protocols))
     write_csv(paths.DELTA_PLOT, delta_plot_rows(tables))
     write_csv(CLASS_DELTA_PLOT, pd.concat(class_deltas, ignore_index=True))

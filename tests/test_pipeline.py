@@ -56,10 +56,12 @@ def edit_params(root: Path, edit) -> None:
     (root / "params.yaml").write_text(yaml.safe_dump(params))
 
 
-@pytest.fixture(scope="module")
-def reproduced(tmp_path_factory):
-    """(root, output of the first `dvc repro`, audit dir): the tiny grid, reproduced once."""
-    root = copy_project(tmp_path_factory.mktemp("e2e") / "repo")
+def tiny_repo(root: Path, edit=None) -> Path:
+    """A tiny-profile copy of the project as a git + DVC repository at ``root``; ``edit``: a params edit
+    committed with it."""
+    copy_project(root)
+    if edit:
+        edit_params(root, edit)
     (root / ".dvc").mkdir()
     for name in ("config", ".gitignore"):
         (root / ".dvc" / name).write_text((REPO / ".dvc" / name).read_text())
@@ -67,6 +69,36 @@ def reproduced(tmp_path_factory):
     run(["git", "init", "-q"], root)
     run(["git", "add", "-A"], root)
     run(["git", "commit", "-qm", "tiny project"], root)
+    return root
+
+
+def _declared_reads_only(root: Path, audit: Path) -> tuple[set[str], dict[str, list[str]]]:
+    """(stages the audit saw, stage -> files it read that it does not declare) of a `dvc repro` run
+    with STYLENORM_AUDIT_DIR=``audit``."""
+    from dvc.repo import Repo
+    with Repo(str(root)) as r:
+        by_cmd = {s.cmd.split("-m ", 1)[1]: ([d.def_path for d in s.deps] + [o.def_path for o in s.outs] + ["params.yaml"],
+                                             s.name) for s in r.index.stages}
+    checked, undeclared = set(), {}
+    for log in audit.glob("*.json"):
+        entry = json.loads(log.read_text())
+        argv = entry["argv"]
+        key = " ".join([f"stages.{Path(argv[0]).stem}"] + argv[1:])  # argv[0]: .../stages/<name>.py
+        if key not in by_cmd:
+            continue
+        declared, stage = by_cmd[key]
+        checked.add(stage)
+        # .git/ and .dvc/: DVCLive looks up the repository it logs in; tool metadata, not data a result depends on
+        bad = [f for f in entry["reads"] if not _covered(f, declared) and not f.startswith((".git/", ".dvc/"))]
+        if bad:
+            undeclared[stage] = bad
+    return checked, undeclared
+
+
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory):
+    """(root, output of the first `dvc repro`, audit dir): the tiny grid, reproduced once."""
+    root = tiny_repo(tmp_path_factory.mktemp("e2e") / "repo")
     audit = tmp_path_factory.mktemp("audit")
     out = dvc("repro", cwd=root, STYLENORM_AUDIT_DIR=str(audit))
     return root, out, audit
@@ -185,6 +217,7 @@ def test_source_only_protocol_and_its_oracle_join_the_grid(repo):
     out = dvc("repro", cwd=repo)
     cells = {f"{s}@source_only-{n}-{k}" for s in ("train_seg", "evaluate") for n, k in GRID}
     oracle = {f"{s}@gta5-{k}" for s in ("train_oracle", "evaluate_oracle") for k in (0, 1)}
+    oracle |= {f"fcn_score@{n}-gta5-{k}" for n, k in GRID}
     assert ran_stages(out) == cells | oracle | {"report"}, out  # the mixed cells and the translator are reused
     for (group, name), seed in [(("source_only", n), k) for n, k in GRID] + [((paths.ORACLE, "gta5"), k) for k in (0, 1)]:
         # every image list in the resolved config: training, the validation-loss hook, inference settings
@@ -193,13 +226,39 @@ def test_source_only_protocol_and_its_oracle_join_the_grid(repo):
         assert domains == ({"cityscapes"} if group == "source_only" else {"gta5"}), (group, name, domains)
         assert "train_dataloader" in cfg and "domain=" in cfg[cfg.index("train_dataloader"):]
     table = json.loads((repo / paths.TABLE_JSON).read_text())
-    assert list(table) == ["mixed", "source_only"]
+    assert list(table) == ["mixed", "source_only", "fcn_score"]
+    assert list(table["fcn_score"]["cityscapes_to_gta5"]) == ["identity", "unit"]
     assert list(table["source_only"]) == ["identity", "unit", "oracle"]
     target = table["source_only"]["oracle"]["GTA5 (target)"]
     assert target["n"] == 2 and "delta_vs_identity" in target
     md = (repo / paths.TABLE_MD).read_text()
     assert "Protocol `source_only` (Cityscapes -> GTA5)" in md and "| oracle (trained on the target) |" in md
     assert (repo / paths.QUALITATIVE_DIR / "source_only.png").exists()
+
+
+def test_fcn_score_identity_row_is_the_oracles_cross_domain_score(tmp_path):
+    """#19: the FCN score of identity (the target's oracle on raw source test images) is the score
+    evaluate_oracle reports for the same model on the same images; the report tables it and pairs it
+    with the downstream gain; and the stage reads only what it declares. A grid of its own (identity,
+    one seed, source_only with the GTA5 oracle) keeps it to two small trainings."""
+    root = tiny_repo(tmp_path / "repo", lambda p: p["study"].update(
+        protocols=["source_only"], normalizers=["identity"], seeds=[0], oracles=["gta5"]))
+    audit = tmp_path / "audit"
+    out = dvc("repro", cwd=root, STYLENORM_AUDIT_DIR=str(audit))
+    assert "fcn_score@identity-gta5-0" in ran_stages(out), out
+    from stylenorm.fcn import fcn_metrics_path
+    fcn = json.loads((root / fcn_metrics_path("gta5", "identity", 0)).read_text())
+    oracle = json.loads((root / paths.eval_metrics_path(paths.ORACLE, "gta5", 0)).read_text())
+    assert (fcn["source"], fcn["target"]) == ("cityscapes", "gta5")
+    assert fcn["mIoU"] == oracle["mIoU"]["cityscapes"] and fcn["aAcc"] == oracle["aAcc"]["cityscapes"]
+    assert fcn["IoU"] == oracle["IoU"]["cityscapes"]
+    table = json.loads((root / paths.TABLE_JSON).read_text())["fcn_score"]["cityscapes_to_gta5"]
+    assert table["identity"]["mIoU"]["mean"] == oracle["mIoU"]["cityscapes"] and table["identity"]["mIoU"]["n"] == 1
+    assert "FCN score" in (root / paths.TABLE_MD).read_text()
+    plot = (root / "plots" / "fcn_vs_gain.csv").read_text().splitlines()
+    assert len(plot) == 2 and plot[1].startswith("source_only,identity,cityscapes_to_gta5,"), plot
+    checked, undeclared = _declared_reads_only(root, audit)
+    assert "fcn_score@identity-gta5-0" in checked and not undeclared, undeclared
 
 
 def test_changing_test_fraction_reruns_split_and_what_follows(repo):
@@ -393,23 +452,7 @@ def test_every_stage_reads_only_what_it_declares(reproduced):
     """What each stage process opened for reading during the tiny `dvc repro` (an audit hook in
     stylenorm.cli) is a declared dependency, params.yaml, or one of its own outputs."""
     root, _, audit = reproduced
-    from dvc.repo import Repo
-    with Repo(str(root)) as r:
-        by_cmd = {s.cmd.split("-m ", 1)[1]: ([d.def_path for d in s.deps] + [o.def_path for o in s.outs] + ["params.yaml"],
-                                             s.addressing) for s in r.index.stages}
-    checked, undeclared = set(), {}
-    for log in audit.glob("*.json"):
-        entry = json.loads(log.read_text())
-        argv = entry["argv"]
-        key = " ".join([f"stages.{Path(argv[0]).stem}"] + argv[1:])  # argv[0]: .../stages/<name>.py
-        if key not in by_cmd:
-            continue
-        declared, stage = by_cmd[key]
-        checked.add(stage)
-        # .git/ and .dvc/: DVCLive looks up the repository it logs in; tool metadata, not data a result depends on
-        bad = [f for f in entry["reads"] if not _covered(f, declared) and not f.startswith((".git/", ".dvc/"))]
-        if bad:
-            undeclared[stage] = bad
+    checked, undeclared = _declared_reads_only(root, audit)
     assert len(checked) >= 10, checked  # the audit saw the stages run
     assert not undeclared, f"stages read undeclared files: {undeclared}"
 
@@ -438,6 +481,11 @@ def test_dvc_yaml_paths_match_the_library():
             eval_outs = stages[f"{evaluate}@{stage}-{seed}"][1]
             assert {paths.eval_dir(group, name, seed).as_posix(),
                     paths.eval_metrics_path(group, name, seed).as_posix()} <= set(eval_outs)
+    from stylenorm.fcn import fcn_dir, fcn_metrics_path
+    for name in ("identity", "unit"):
+        for target in ("cityscapes", "gta5"):
+            outs = stages[f"fcn_score@{name}-{target}-1"][1]
+            assert {fcn_dir(target, name, 1).as_posix(), fcn_metrics_path(target, name, 1).as_posix()} <= set(outs)
     report_outs = stages["report"][1]
     for p in (paths.TABLE_MD, paths.TABLE_JSON, paths.GRID_PLOT, paths.GRID_FIGURE, paths.DELTA_PLOT, paths.QUALITATIVE_DIR):
         assert p.as_posix() in report_outs
