@@ -21,6 +21,7 @@ Both sit below the report's dependencies (``data/eval``, ``metrics/eval``), so w
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -109,7 +110,7 @@ def markdown(table: dict, source: str, target: str, *, seeds, confidence: float,
 
 
 def _fmt(iv: dict) -> str:
-    if iv["ci_low"] != iv["ci_low"]:  # NaN: one seed
+    if math.isnan(iv["ci_low"]):  # one seed: no interval
         return f"{iv['mean']:.2f}"
     return f"{iv['mean']:.2f} ± {(iv['ci_high'] - iv['ci_low']) / 2:.2f}"
 
