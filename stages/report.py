@@ -30,11 +30,10 @@ from PIL import Image
 from stylenorm import paths
 from stylenorm.cli import run_stage
 from stylenorm.fcn import GAIN_PLOT, direction_key, fcn_table, gain_rows
-from stylenorm.fcn import markdown as fcn_markdown
 from stylenorm.io import remove_outputs, write_csv, write_json, write_text_atomic
 from stylenorm.report import (CLASS_DELTA_PLOT, ci_figure, class_delta_rows, classes_learned, confusion_figure,
-                              delta_plot_rows, display_name, grid_plot_rows, grid_table, load_cells, markdown,
-                              per_class_tables, qualitative_grid, rows, set_domains)
+                              delta_plot_rows, display_name, fcn_markdown, grid_plot_rows, grid_table, load_cells,
+                              markdown, per_class_tables, qualitative_grid, rows, set_domains)
 from stylenorm.protocols.base import oracle_test_sets
 from stylenorm.study import other_domain
 

@@ -21,14 +21,13 @@ Both sit below the report's dependencies (``data/eval``, ``metrics/eval``), so w
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 
 import pandas as pd
 
 from stylenorm import paths
-from stylenorm.protocols.base import DOMAIN_LABEL, TestSet
+from stylenorm.protocols.base import TestSet
 from stylenorm.statistics import mean_ci
 from stylenorm.study import other_domain
 
@@ -94,25 +93,6 @@ def fcn_table(target: str, normalizers, seeds, *, confidence: float) -> dict:
             cells.append(json.loads(path.read_text()))
         table[n] = {key: mean_ci([c[key] for c in cells], confidence).to_dict() for key in ("mIoU", "aAcc")}
     return table
-
-
-def markdown(table: dict, source: str, target: str, *, seeds, confidence: float, display_name) -> str:
-    s, t = DOMAIN_LABEL[source], DOMAIN_LABEL[target]
-    how = (f"mean ± half-width of the {confidence:.0%} Student-t interval over n = {len(seeds)} oracle seeds {list(seeds)}"
-           if len(seeds) > 1 else f"one oracle seed {list(seeds)}, no interval")
-    lines = [f"Translation quality, {s} -> {t} (FCN score): the {t} oracle (trained on {t} alone) segments {s} test "
-             f"images after each normalizer, scored against {s}'s labels; {how}. Identity = raw {s} images, the "
-             f"floor (the oracle's own cross-domain score). Higher: the images look more like {t} and kept their content.",
-             "", "| Normalizer | FCN mIoU | FCN pixel accuracy | n |", "|---|---|---|---|"]
-    for n, row in table.items():
-        lines.append(f"| {display_name(n)} | {_fmt(row['mIoU'])} | {_fmt(row['aAcc'])} | {row['mIoU']['n']} |")
-    return "\n".join(lines) + "\n"
-
-
-def _fmt(iv: dict) -> str:
-    if math.isnan(iv["ci_low"]):  # one seed: no interval
-        return f"{iv['mean']:.2f}"
-    return f"{iv['mean']:.2f} ± {(iv['ci_high'] - iv['ci_low']) / 2:.2f}"
 
 
 def translated_domain(protocol, fit_seed: int) -> str | None:

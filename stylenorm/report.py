@@ -25,6 +25,7 @@ from PIL import Image
 from scipy import stats
 
 from stylenorm import labels, normalizers, paths
+from stylenorm.protocols.base import DOMAIN_LABEL
 from stylenorm.statistics import (bootstrap_indices, bootstrap_miou, holm, mean_ci, paired, percentile_interval,
                                   seeds_needed)
 
@@ -188,6 +189,20 @@ def _fmt(iv: dict, digits: int = 2) -> str:
         return f"{iv['mean']:.{digits}f}"
     half = (iv["ci_high"] - iv["ci_low"]) / 2
     return f"{iv['mean']:.{digits}f} ± {half:.{digits}f}"
+
+
+def fcn_markdown(table: dict, source: str, target: str, *, seeds, confidence: float, display_name) -> str:
+    """The FCN-score table of one direction (``stylenorm.fcn.fcn_table``) as Markdown."""
+    s, t = DOMAIN_LABEL[source], DOMAIN_LABEL[target]
+    how = (f"mean ± half-width of the {confidence:.0%} Student-t interval over n = {len(seeds)} oracle seeds {list(seeds)}"
+           if len(seeds) > 1 else f"one oracle seed {list(seeds)}, no interval")
+    lines = [f"Translation quality, {s} -> {t} (FCN score): the {t} oracle (trained on {t} alone) segments {s} test "
+             f"images after each normalizer, scored against {s}'s labels; {how}. Identity = raw {s} images, the "
+             f"floor (the oracle's own cross-domain score). Higher: the images look more like {t} and kept their content.",
+             "", "| Normalizer | FCN mIoU | FCN pixel accuracy | n |", "|---|---|---|---|"]
+    for n, row in table.items():
+        lines.append(f"| {display_name(n)} | {_fmt(row['mIoU'])} | {_fmt(row['aAcc'])} | {row['mIoU']['n']} |")
+    return "\n".join(lines) + "\n"
 
 
 def _fmt_p(p: float) -> str:
