@@ -31,6 +31,7 @@ class Base:
     data_seed: int
     num_workers: int
     device: Literal["auto", "cpu", "cuda"]
+    nproc: int  # processes per training stage (dvc.yaml runs them through stylenorm.launch)
 
 
 @dataclass(frozen=True)
@@ -380,6 +381,7 @@ def validate(params: Params, path: Path) -> None:
     need(len(st.fit_seeds) == 1 or list(st.fit_seeds) == list(st.seeds), "study.fit_seeds",
          "must be one seed (every segmenter shares the fitted normalizer) or the same list as study.seeds (re-fit per seed)")
     need(params.base.num_workers >= 1, "base.num_workers", "must be >= 1")
+    need(params.base.nproc >= 1, "base.nproc", "must be >= 1")
     need(params.data.n_per_domain >= 2, "data.n_per_domain", "must be >= 2")
     need(params.data.gta5.patience_s > 0, "data.gta5.patience_s", "must be > 0")
     need(1 <= params.data.gta5.archives <= 10, "data.gta5.archives", "must be in [1, 10] (01_*.zip .. 10_*.zip)")

@@ -6,6 +6,7 @@ that repository, so no test depends on another having run (or on their order).
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import os
 import shutil
@@ -77,7 +78,7 @@ def _declared_reads_only(root: Path, audit: Path) -> tuple[set[str], dict[str, l
     with STYLENORM_AUDIT_DIR=``audit``."""
     from dvc.repo import Repo
     with Repo(str(root)) as r:
-        by_cmd = {s.cmd.split("-m ", 1)[1]: ([d.def_path for d in s.deps] + [o.def_path for o in s.outs] + ["params.yaml"],
+        by_cmd = {s.cmd[s.cmd.index("stages."):]: ([d.def_path for d in s.deps] + [o.def_path for o in s.outs] + ["params.yaml"],
                                              s.name) for s in r.index.stages}
     checked, undeclared = set(), {}
     for log in audit.glob("*.json"):
@@ -169,6 +170,65 @@ def test_a_fresh_clone_reproduces_the_committed_tables(repo, tmp_path):
     first = row.split("|")[2].strip()  # "0.xx ± 0.xx"
     table.write_text(table.read_text().replace(row, row.replace(first, "0.99" + first[4:], 1)))
     assert not check.compare(work / "committed", work / "clone")["reproduced"]
+
+
+def restored_stages(output: str) -> set[str]:
+    """Stages `dvc repro` took from the run cache instead of running them."""
+    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Stage '") and "is cached - skipping run" in line}
+
+
+def test_a_grid_computed_in_one_clone_is_restored_in_another(repo, tmp_path):
+    """#23: every stage is run-cacheable, so a clone that pulls the run cache another clone pushed to a
+    shared remote (`python -m stylenorm.runcache push`: the entries and every object they name) reproduces
+    the grid without training anything (`dvc repro --pull`)."""
+    remote = tmp_path / "remote"
+    dvc("remote", "add", "--local", "-d", "shared", str(remote), cwd=repo)
+    run([sys.executable, "-m", "stylenorm.runcache", "push"], repo, PYTHONPATH=str(REPO))
+    other = tmp_path / "other"
+    run(["git", "clone", "-q", str(repo), str(other)], tmp_path)
+    assert not (other / "dvc.lock").exists() and not (other / paths.fit_dir("unit", 0)).exists()  # code and params only
+    dvc("remote", "add", "--local", "-d", "shared", str(remote), cwd=other)
+    out = dvc("repro", "--pull", cwd=other)
+    assert ran_stages(out) <= {"report"}, out  # seconds of tables; every data, fit and cell stage restored
+    assert {f"fetch@{d}" for d in ("cityscapes", "gta5")} | {"fit@unit-0", "normalize@unit-0-gta5"} <= restored_stages(out), out
+    assert {f"{s}@mixed-{n}-{k}" for s in ("train_seg", "evaluate") for n, k in GRID} <= restored_stages(out), out
+    assert (other / paths.TABLE_MD).read_bytes() == (repo / paths.TABLE_MD).read_bytes()
+    assert (other / paths.seg_dir("mixed", "unit", 1) / "model.pth").read_bytes() == \
+        (repo / paths.seg_dir("mixed", "unit", 1) / "model.pth").read_bytes()
+
+
+def test_switching_a_protocols_direction_and_back_restores_its_cells(repo):
+    """#23: a cell trained once is restored from the run cache when its parameters come back."""
+    def direction(source: str, target: str):
+        def edit(p):
+            p["study"].update(protocols=["source_only"], normalizers=["identity"], seeds=[0])
+            p["source_only"].update(source=source, target=target)
+        return edit
+
+    cell = "train_seg@source_only-identity-0"
+    edit_params(repo, direction("cityscapes", "gta5"))
+    first = dvc("repro", cwd=repo)
+    table = (repo / paths.TABLE_MD).read_bytes()
+    edit_params(repo, direction("gta5", "cityscapes"))
+    assert cell in ran_stages(dvc("repro", cwd=repo))
+    edit_params(repo, direction("cityscapes", "gta5"))
+    back = dvc("repro", cwd=repo)
+    assert cell in ran_stages(first) and cell not in ran_stages(back) and cell in restored_stages(back), back
+    assert (repo / paths.TABLE_MD).read_bytes() == table
+
+
+def test_base_nproc_runs_the_trainers_under_torchrun(repo):
+    """#23: `base.nproc: 2` runs fit and train_seg as DDP through `dvc repro` (two CPU processes on
+    gloo), and dvc.lock records the command."""
+    edit_params(repo, lambda p: p["base"].update(nproc=2))
+    out = dvc("repro", "train_seg@mixed-unit-0", cwd=repo)
+    assert {"fit@unit-0", "train_seg@mixed-unit-0"} <= ran_stages(out), out
+    ckpt = torch.load(repo / paths.fit_work_dir("unit", 0) / "checkpoints" / "last.pt", weights_only=False)
+    assert ckpt["world_size"] == 2
+    assert "Distributed training: True" in out and "World size: 2" in out, out
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
+    assert lock["train_seg@mixed-unit-0"]["cmd"].startswith("python -m stylenorm.launch 2 stages.train_seg")
+    assert (repo / paths.seg_dir("mixed", "unit", 0) / "model.pth").exists()
 
 
 def test_trained_segmenters_beat_a_constant_predictor(repo, monkeypatch):
@@ -285,6 +345,18 @@ def test_a_unit_apply_param_keeps_the_translator(repo):
                                                   "evaluate@mixed-unit-0", "evaluate@mixed-unit-1", "report"}
 
 
+def test_a_cyclegan_edit_reruns_no_unit_stage(repo):
+    """#22: a learned normalizer's fit and normalize stages depend on its own package and the shared
+    translator code, so an edit of CycleGAN's model leaves every UNIT (and identity) stage up to date;
+    only the report, which imports every normalizer package for its row names, is stale."""
+    from stylenorm import normalizers
+    model_file = Path(inspect.getfile(normalizers.get("cyclegan").model_cls())).resolve().relative_to(REPO)
+    with open(repo / model_file, "a") as f:
+        f.write("\n# an edit of CycleGAN's model\n")
+    status = json.loads(run([sys.executable, "-m", "dvc", "status", "--json"], repo))
+    assert set(status) == {"report"}, status
+
+
 def _kill_when(proc: subprocess.Popen, ready, timeout: float = 240) -> None:
     try:
         deadline = time.time() + timeout
@@ -361,10 +433,11 @@ def test_paper_profile_dry_run(repo):
 
 
 # ----------------------------------------------------------------------------- what dvc.yaml declares
-def _stages(full: bool = False):
+def _stages(full: bool = False, persist: bool = False):
     """Every stage of the repository's dvc.yaml as DVC resolves it (matrix cells included), by name whatever
-    the cwd; ``full``: with every protocol, normalizer and oracle in the grid (a copy of dvc.yaml beside an
-    edited params.yaml), so that no stage is checked only when a user turns it on."""
+    the cwd: (name, cmd, deps, outs); ``full``: with every protocol, normalizer and oracle in the grid (a copy
+    of dvc.yaml beside an edited params.yaml), so that no stage is checked only when a user turns it on;
+    ``persist``: outs lists only the stage's `persist: true` outputs."""
     from dvc.repo import Repo
     root = REPO
     if full:
@@ -379,7 +452,8 @@ def _stages(full: bool = False):
         (root / "params.yaml").write_text(yaml.safe_dump(params))
     try:
         with Repo(str(root)) as r:
-            return [(s.name, s.cmd, [d.def_path for d in s.deps], [o.def_path for o in s.outs]) for s in r.index.stages]
+            return [(s.name, s.cmd, [d.def_path for d in s.deps], [o.def_path for o in s.outs if o.persist or not persist])
+                    for s in r.index.stages]
     finally:
         if full:
             shutil.rmtree(root)
@@ -434,11 +508,12 @@ def test_every_stage_depends_on_the_code_it_imports():
     missing = {}
     for name, cmd, deps, _ in _stages(full=True):
         words = cmd.split()
-        module = words[words.index("-m") + 1]
-        start = [_module_file(module)]
-        if ".build()" in start[0].read_text():  # the stage loads the normalizer named in its cmd
+        launched = [w for w in words if w.startswith("stages.")]  # the stage module, also under stylenorm.launch
+        start = [_module_file(words[words.index("-m") + 1])] + [_module_file(w) for w in launched]
+        start = list(dict.fromkeys(start))
+        if ".build()" in start[-1].read_text():  # the stage loads the normalizer named in its cmd
             start += [_module_file(f"stylenorm.normalizers.{w}") for w in words if w in normalizers.available()]
-        if "params.protocol(" in start[0].read_text():  # ... or the protocol(s) named in its cmd, or every one
+        if "params.protocol(" in start[-1].read_text():  # ... or the protocol(s) named in its cmd, or every one
             named = [w for w in words if w in protocols.available()] or protocols.available()
             start += [_module_file(f"stylenorm.protocols.{w}") for w in named]
         files = {f.relative_to(REPO).as_posix() for f in _closure(start)}
@@ -457,6 +532,12 @@ def test_every_stage_reads_only_what_it_declares(reproduced):
     assert not undeclared, f"stages read undeclared files: {undeclared}"
 
 
+def test_every_stage_is_run_cacheable():
+    """#23: no stage has a `persist` output (DVC's run cache skips such stages), in the full grid."""
+    persist = [f"{name}:{out}" for name, _, _, outs in _stages(full=True, persist=True) for out in outs]
+    assert not persist, persist
+
+
 def test_dvc_yaml_paths_match_the_library():
     stages = {name: (deps, outs) for name, _, deps, outs in _stages(full=True)}
     for domain in ("cityscapes", "gta5"):
@@ -468,7 +549,8 @@ def test_dvc_yaml_paths_match_the_library():
     cells += [(paths.ORACLE, d, d) for d in ("cityscapes", "gta5")]
     for name in ("identity", "unit"):
         fit_outs = stages[f"fit@{name}-0"][1]
-        assert {paths.fit_dir(name, 0).as_posix(), paths.fit_work_dir(name, 0).as_posix()} <= set(fit_outs)
+        assert paths.fit_dir(name, 0).as_posix() in fit_outs
+        assert paths.fit_work_dir(name, 0).as_posix() not in fit_outs  # resume points: outside DVC's outputs
         for domain in ("cityscapes", "gta5"):
             outs = stages[f"normalize@{name}-0-{domain}"][1]
             assert {paths.normalized_dir(name, 0, domain).as_posix(), paths.normalize_report_path(name, 0, domain).as_posix()} <= set(outs)
@@ -476,7 +558,8 @@ def test_dvc_yaml_paths_match_the_library():
         train, evaluate = ("train_oracle", "evaluate_oracle") if group == paths.ORACLE else ("train_seg", "evaluate")
         for seed in (0, 1, 2):
             seg_outs = stages[f"{train}@{stage}-{seed}"][1]
-            assert {paths.seg_dir(group, name, seed).as_posix(), paths.seg_work_dir(group, name, seed).as_posix()} <= set(seg_outs)
+            assert paths.seg_dir(group, name, seed).as_posix() in seg_outs
+            assert paths.seg_work_dir(group, name, seed).as_posix() not in seg_outs
             assert f"{paths.seg_live_dir(group, name, seed).as_posix()}/metrics.json" in seg_outs
             eval_outs = stages[f"{evaluate}@{stage}-{seed}"][1]
             assert {paths.eval_dir(group, name, seed).as_posix(),
