@@ -30,7 +30,8 @@ import time
 
 import torch
 
-from stylenorm.translators.cyclegan import CycleGANFit, CycleGANModel
+from stylenorm.normalizers.cyclegan.config import CycleGANFit
+from stylenorm.normalizers.cyclegan.model import CycleGANModel
 
 YARDSTICK = {"ref-256": 8.73, "ref-128": 2.62}
 SETTINGS = {

@@ -107,9 +107,9 @@ def translators(params, device, steps: int) -> dict:
     import torch
     from PIL import Image
 
-    from stylenorm.translators.cyclegan import CycleGANModel
+    from stylenorm.normalizers.cyclegan.model import CycleGANModel
     from stylenorm.translators.translate import translate_batch
-    from stylenorm.translators.unit import UNITModel
+    from stylenorm.normalizers.unit.model import UNITModel
     out = {}
     for name, model_cls in (("unit", UNITModel), ("cyclegan", CycleGANModel)):
         fit = params.normalizer(name).fit

@@ -24,7 +24,7 @@ from PIL import Image
 
 from stylenorm.config import load_params
 from stylenorm.translators.translate import translate_batch
-from stylenorm.translators.unit import UNITModel
+from stylenorm.normalizers.unit.model import UNITModel
 
 YARDSTICK = {"authors-128": 1.015, "authors-256": 12.40}  # measured elsewhere (see the docstring), fp32
 

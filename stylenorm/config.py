@@ -97,54 +97,6 @@ class Split:
 
 
 @dataclass(frozen=True)
-class TranslatorGen:
-    dim: int
-    n_downsample: int
-    n_res: int
-    n_shared: int
-    pad_type: Literal["reflect", "zero"]
-
-
-@dataclass(frozen=True)
-class TranslatorDis:
-    dim: int
-    n_layer: int
-    num_scales: int
-
-
-@dataclass(frozen=True)
-class TranslatorLoss:
-    gan_w: float
-    recon_x_w: float
-    recon_kl_w: float
-    recon_x_cyc_w: float
-    recon_kl_cyc_w: float
-
-
-@dataclass(frozen=True)
-class Translator:
-    """UNIT's training settings: the ``unit.fit`` section."""
-    gen: TranslatorGen
-    dis: TranslatorDis
-    loss: TranslatorLoss
-    lr: float
-    beta1: float
-    beta2: float
-    weight_decay: float
-    lr_step_size: int
-    lr_gamma: float
-    new_size: int
-    crop_size: int
-    batch_size: int
-    iterations: int
-    log_every: int
-    image_every: int
-    checkpoint_every: int
-    precision: Literal["fp32", "bf16"]
-    channels_last: bool
-
-
-@dataclass(frozen=True)
 class Translate:
     """How a learned translator is applied: the ``<translator>.apply`` section."""
     new_size: int
@@ -238,7 +190,7 @@ class NormalizerSection:
 
 
 def load_normalizer_section(name: str, sec: Any) -> NormalizerSection:
-    """Import ``stylenorm/normalizers/<name>.py`` and load its section strictly (unknown keys, wrong
+    """Import ``stylenorm/normalizers/<name>/`` and load its section strictly (unknown keys, wrong
     types and bad choices fail with the dotted key, as every other section)."""
     from stylenorm.normalizers import get
     try:
@@ -250,8 +202,6 @@ def load_normalizer_section(name: str, sec: Any) -> NormalizerSection:
                           f"(got {sorted(sec) if isinstance(sec, dict) else type(sec).__name__})")
     out = NormalizerSection(name, from_dict(cls.Fit, sec["fit"] or {}, f"{name}.fit"),
                             from_dict(cls.Apply, sec["apply"] or {}, f"{name}.apply"))
-    if isinstance(out.fit, Translator):
-        _validate_translator(out.fit, f"{name}.fit", _need(PARAMS_PATH))
     if isinstance(out.apply, Translate) and not (out.apply.new_size >= 1 and out.apply.batch_size >= 1):
         raise ConfigError(f"{name}.apply: new_size and batch_size must be >= 1")
     return out
@@ -319,7 +269,7 @@ def from_dict(cls: type, raw: Any, key: str = "") -> Any:
 
 def _load_sections(raw: Any) -> Params:
     """Stage sections as typed above, strictly. Every other top-level key must be the section of a
-    normalizer module (``stylenorm/normalizers/<key>.py``) or of a protocol module
+    normalizer package (``stylenorm/normalizers/<key>/``) or of a protocol module
     (``stylenorm/protocols/<key>.py``); their contents are loaded strictly when used
     (``Params.normalizer`` / ``Params.protocol``), so a stage imports only the modules it uses."""
     from stylenorm import normalizers, protocols
@@ -406,16 +356,6 @@ def validate(params: Params, path: Path) -> None:
     for name in DOMAINS:
         src = params.data.domain(name)
         need(src.source != "local" or bool(src.local_path), f"data.{name}.local_path", "required when source is local")
-
-
-def _validate_translator(tr: Translator, key: str, need) -> None:
-    for name in ("new_size", "crop_size", "batch_size", "iterations", "log_every", "image_every", "checkpoint_every",
-                 "lr_step_size"):
-        need(getattr(tr, name) >= 1, f"{key}.{name}", "must be >= 1")
-    need(tr.crop_size <= tr.new_size, f"{key}.crop_size", f"must be <= {key}.new_size ({tr.new_size})")
-    need(1 <= tr.gen.n_shared <= tr.gen.n_res, f"{key}.gen.n_shared", f"must be in [1, {key}.gen.n_res]")
-    need(tr.crop_size % (2 ** tr.gen.n_downsample) == 0, f"{key}.crop_size",
-         f"must be a multiple of 2**n_downsample = {2 ** tr.gen.n_downsample}")
 
 
 __all__ = ["ConfigError", "DOMAINS", "Params", "load_params", "from_dict"]

@@ -28,7 +28,7 @@ class Registry(Generic[T]):
         return cls
 
     def available(self) -> list[str]:
-        """Names of the component modules in the package (without importing them)."""
+        """Names of the component modules (or packages) in the package (without importing them)."""
         path = importlib.import_module(self.package).__path__
         return sorted(m.name for m in pkgutil.iter_modules(path)
                       if m.name not in self.not_modules and not m.name.startswith("_"))
@@ -40,7 +40,7 @@ class Registry(Generic[T]):
             raise KeyError(f"no {self.kind} {name!r} (modules in {folder}/: {', '.join(self.available())})")
         importlib.import_module(f"{self.package}.{name}")
         if name not in self._classes:
-            raise KeyError(f"{folder}/{name}.py registers no {self.kind} named {name!r}")
+            raise KeyError(f"{self.package}.{name} registers no {self.kind} named {name!r}")
         return self._classes[name]
 
     def all(self) -> dict[str, type[T]]:

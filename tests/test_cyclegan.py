@@ -9,8 +9,9 @@ import torch
 import torch.nn as nn
 
 from stylenorm.config import ConfigError, from_dict
-from stylenorm.translators.cyclegan import CycleGANFit, CycleGANModel, ImagePool, build_generator
-from stylenorm.translators.cyclegan_networks import (CycleGANGenerators, GANLoss, NLayerDiscriminator, ResnetGenerator,
+from stylenorm.normalizers.cyclegan.config import CycleGANFit
+from stylenorm.normalizers.cyclegan.model import CycleGANModel, ImagePool, build_generator
+from stylenorm.normalizers.cyclegan.networks import (CycleGANGenerators, GANLoss, NLayerDiscriminator, ResnetGenerator,
                                                      gradient_penalty)
 
 CPU = torch.device("cpu")

@@ -51,8 +51,8 @@ def gpu_data(project, params):
 @needs_cuda
 @pytest.mark.parametrize("name", ["unit", "cyclegan"])
 def test_translators_train_and_keep_everything_on_the_gpu(name, params):
-    from stylenorm.translators.cyclegan import CycleGANModel
-    from stylenorm.translators.unit import UNITModel
+    from stylenorm.normalizers.cyclegan.model import CycleGANModel
+    from stylenorm.normalizers.unit.model import UNITModel
     model_cls = {"unit": UNITModel, "cyclegan": CycleGANModel}[name]
     cfg = params.normalizer(name).fit
     model = model_cls(cfg, CUDA, seed=0)
@@ -74,9 +74,9 @@ def test_translator_fit_resumes_on_the_gpu(name, params, project, capsys):
     """A fit stopped after a checkpoint resumes on the GPU: the checkpoint is loaded onto the GPU, and the
     random-generator states inside it (the latent noise, the image pools' draws) must be set back as the
     CPU bytes torch wants. It ends where an uninterrupted run ends, up to the GPU's own run-to-run spread."""
-    from stylenorm.translators.cyclegan import CycleGANModel
+    from stylenorm.normalizers.cyclegan.model import CycleGANModel
     from stylenorm.translators.train import train_translator
-    from stylenorm.translators.unit import UNITModel
+    from stylenorm.normalizers.unit.model import UNITModel
     from tests.test_translator import _train_paths
     model_cls = {"unit": UNITModel, "cyclegan": CycleGANModel}[name]
     cfg = dataclasses.replace(params.normalizer(name).fit, iterations=8, checkpoint_every=3)
@@ -127,7 +127,7 @@ def test_segmenter_batches_and_weights_live_on_the_gpu_and_evaluate_there(gpu_da
 def test_bf16_autocast_runs_in_bf16_and_tracks_fp32(gpu_data, project, params):
     from mmengine.runner import Runner
 
-    from stylenorm.translators.unit import UNITModel
+    from stylenorm.normalizers.unit.model import UNITModel
     # the segmenter: the pipeline's AutocastOptimWrapper puts the convolutions in bf16 on the GPU,
     # and the loss of one batch stays within 3% of fp32's on the same weights
     losses, dtypes, init = {}, {}, {}

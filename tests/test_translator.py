@@ -11,11 +11,11 @@ import torch
 import torch.multiprocessing as mp
 from PIL import Image
 
-from stylenorm.config import Translator
-from stylenorm.translators.networks import Encoder, Generator, MultiScaleDiscriminator, UNITGenerator
+from stylenorm.normalizers.unit.config import UNITFit
+from stylenorm.normalizers.unit.model import UNITModel, build_generator
+from stylenorm.normalizers.unit.networks import Encoder, Generator, MultiScaleDiscriminator, UNITGenerator
 from stylenorm.translators.train import load_generator, train_translator
 from stylenorm.translators.translate import translate_batch
-from stylenorm.translators.unit import UNITModel, build_generator
 
 CPU = torch.device("cpu")
 
@@ -164,8 +164,9 @@ def test_killed_run_resumes_to_identical_weights(cfg, project):
     resumed = train_unit(cfg, **killed, **common)
     for p, q in zip(full.netG.state_dict().values(), resumed.netG.state_dict().values()):
         torch.testing.assert_close(p, q, rtol=0, atol=0)
-    saved, resolved = load_generator(project / "res/model.pt", CPU, build_generator, Translator)
+    saved, resolved = load_generator(project / "res/model.pt", CPU, build_generator, UNITFit)
     assert resolved["step"] == 8 and resolved["translator"]["iterations"] == 8
+    assert resolved["model"] == "unit"  # the normalizer's name (the loss loop once overwrote it with the last loss's)
     steps = (project / "res/live/plots/metrics/train/loss_G.tsv").read_text().splitlines()[1:]
     assert [int(line.split("\t")[0]) for line in steps] == [2, 4, 6, 8]  # no duplicated rows after resume
     assert len(list((project / "res/live/plots/images").glob("grid_*.png"))) >= 1

@@ -88,7 +88,7 @@ if [ -z "$wheel" ]; then
         "$PY" -m pip install -q --no-index --no-deps --no-compile --upgrade --target "$SITE" "$built"
     fi
 fi
-if ! "$PY" -c 'import mmcv.ops, mmseg, mmengine, dvc, dvclive, stylenorm.segmentation, stylenorm.translators.unit'; then
+if ! "$PY" -c 'import mmcv.ops, mmseg, mmengine, dvc, dvclive, stylenorm.segmentation, stylenorm.normalizers.unit.model'; then
     failed "the environment does not import; nothing else can run"
     exit 1
 fi

@@ -1,7 +1,8 @@
-"""What the learned translators (UNIT, CycleGAN) share as normalizers: fit trains with
-``stylenorm.translators.train.train_translator`` on the training splits of both domains
-(A = GTA5, B = Cityscapes), apply translates with ``translate_files``, in either direction.
-Not a normalizer itself (the leading underscore keeps it out of the registry)."""
+"""What every learned translator shares as a normalizer: fit trains its model (a
+``stylenorm.translators.base.TranslatorModel``) with ``stylenorm.translators.train.train_translator``
+on the training splits of both domains (A = GTA5, B = Cityscapes), apply translates with
+``translate_files``, in either direction. Not a normalizer itself (the leading underscore keeps it
+out of the registry)."""
 from __future__ import annotations
 
 import shutil
@@ -17,17 +18,14 @@ _SIDE = {paths.SOURCE_DOMAIN: "A", paths.TARGET_DOMAIN: "B"}  # the translator's
 
 class LearnedTranslator(Normalizer):
     """A translator trained by ``stylenorm.translators.train.train_translator`` and applied by
-    ``translate_files``. Subclasses name the model class, its generator builder and config class."""
+    ``translate_files``. Subclasses set ``Fit`` (the params dataclass) and ``model_cls`` (the model,
+    imported when called, so that reading ``display_name`` needs no torch)."""
 
     learned = True
     Apply = Translate
 
     @staticmethod
     def model_cls():
-        raise NotImplementedError
-
-    @staticmethod
-    def build_generator(cfg):
         raise NotImplementedError
 
     def fit(self, ctx: Context, out_dir: Path) -> dict:
@@ -48,7 +46,7 @@ class LearnedTranslator(Normalizer):
         from stylenorm.translators.train import load_generator
         from stylenorm.translators.translate import translate_files
         device = resolve_device(ctx.device)
-        netG, resolved = load_generator(Path(fit_dir) / MODEL, device, self.build_generator, self.Fit)
+        netG, resolved = load_generator(Path(fit_dir) / MODEL, device, self.model_cls().build_generator, self.Fit)
         cfg = self.apply_cfg
         report = translate_files(netG, sources, dests, new_size=cfg.new_size, upsample=cfg.upsample,
                                  full_resolution=cfg.full_resolution, batch_size=cfg.batch_size, device=device,

@@ -2,7 +2,7 @@
 
 A *normalizer* maps images of one domain into another domain's style. Learned ones (UNIT,
 CycleGAN) train in ``fit``; training-free ones (identity, FDA, histogram matching, Reinhard)
-have an empty ``fit`` and do their work in ``apply``. Each is one module that subclasses
+have an empty ``fit`` and do their work in ``apply``. Each is one package whose class subclasses
 ``Normalizer`` and registers itself with ``@register``; shared code asks the registry by name
 (``stylenorm.normalizers.get("unit")``), the way MMSeg builds a dataset from its registered name.
 

@@ -1,13 +1,16 @@
-"""The translator training loop: one function for any model with the training contract
-(``set_input`` / ``forward`` / ``backward_G`` / ``backward_D`` / ``optimize_parameters``;
-UNIT and CycleGAN), resumable, optionally distributed.
+"""The translator training loop: one function for any model on the contract of
+``stylenorm.translators.base.TranslatorModel``, resumable, optionally distributed. It reads only
+that contract: ``set_input``, ``optimize_parameters``, ``current_losses`` (every name of
+``loss_names``), ``progress_names``, ``current_lr``, ``get_current_visuals`` (the rows of
+``visual_names``), ``state_dict`` / ``load_state_dict``, ``reseed`` and ``netG``.
 
 ``train_translator`` trains for ``cfg.iterations`` steps, logging every loss with DVCLive,
-saving image grids (real_A | fake_B | rec_A | cyc_A over real_B | fake_A | rec_B | cyc_B)
+saving image grids (e.g. real_A | fake_B | rec_A | cyc_A over real_B | fake_A | rec_B | cyc_B)
 and checkpoints at intervals. A checkpoint carries a *fingerprint* of everything that
 determines the run: the model's name and config, the seed, the *contents* of every training
-image (not their paths: a regenerated image under the same id is another run) and the
-translator code. Only a checkpoint with the same fingerprint is resumed, and with the same
+image (not their paths: a regenerated image under the same id is another run) and the code:
+this folder's modules (the loop, the base model, the data) and the model's own package, no other
+translator's. Only a checkpoint with the same fingerprint is resumed, and with the same
 seed on CPU the result equals an uninterrupted run's; anything else starts from step 0.
 
 Several GPUs: launch the fit stage with ``torchrun --nproc_per_node=N -m stages.fit <normalizer> <seed>``;
@@ -16,6 +19,7 @@ each rank draws its own batches, DistributedDataParallel averages the gradients,
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import shutil
@@ -36,29 +40,32 @@ CKPT_NAME = "last.pt"
 _CODE_DIR = Path(__file__).resolve().parent
 
 
-def fingerprint(name: str, cfg, seed: int, paths_A: list[Path], paths_B: list[Path]) -> str:
-    """sha256 of the model name, config, seed, training images' bytes (in list order) and translator code."""
+def code_files(model_cls) -> list[Path]:
+    """The code a translator's run depends on: this folder's modules and every module of the package
+    that defines ``model_cls`` (e.g. ``stylenorm/normalizers/unit/``)."""
+    package = Path(inspect.getfile(model_cls)).resolve().parent
+    files = set(_CODE_DIR.glob("*.py")) | set(package.rglob("*.py"))
+    return sorted(files)
+
+
+def fingerprint(name: str, cfg, seed: int, paths_A: list[Path], paths_B: list[Path], code: list[Path]) -> str:
+    """sha256 of the model name, config, seed, training images' bytes (in list order) and the ``code`` files."""
     h = hashlib.sha256()
     h.update(json.dumps({"model": name, "cfg": asdict(cfg), "seed": seed}, sort_keys=True).encode())
     for domain, image_paths in (("A", paths_A), ("B", paths_B)):
         h.update(f"|{domain}:{len(image_paths)}|".encode())
         for p in image_paths:
             h.update(hashlib.sha256(Path(p).read_bytes()).digest())
-    for src in sorted(_CODE_DIR.glob("*.py")):
+    for src in code:
+        h.update(f"|{src.parent.name}/{src.name}|".encode())
         h.update(src.read_bytes())
     return h.hexdigest()
 
 
-def image_grid(out: dict, real_A: torch.Tensor, real_B: torch.Tensor) -> np.ndarray:
-    """First sample of a batch: two rows of four (uint8 HWC): real_A | fake_B | rec_A | cyc_A (UNIT) or
-    idt_A (CycleGAN), over the same for B."""
-    # last column: UNIT's cycle image, CycleGAN's identity image, or the reconstruction again
-    last_A = out.get("cyc_A", out.get("idt_A", out["rec_A"]))
-    last_B = out.get("cyc_B", out.get("idt_B", out["rec_B"]))
-    row_A = [real_A[0], out["fake_B"][0], out["rec_A"][0], last_A[0]]
-    row_B = [real_B[0], out["fake_A"][0], out["rec_B"][0], last_B[0]]
-    rows = [np.concatenate([to_uint8(x.float()) for x in row], axis=1) for row in (row_A, row_B)]
-    return np.concatenate(rows, axis=0)
+def image_grid(rows: list[list[torch.Tensor]]) -> np.ndarray:
+    """First sample of each image of each row (a model's ``get_current_visuals()``), as one uint8 HWC grid."""
+    strips = [np.concatenate([to_uint8(x[0].float()) for x in row], axis=1) for row in rows]
+    return np.concatenate(strips, axis=0)
 
 
 def _distributed() -> tuple[int, int]:
@@ -79,8 +86,9 @@ def _save_atomic(obj, path: Path) -> None:
 def train_translator(model_cls, cfg, *, name: str, paths_A: list[Path], paths_B: list[Path], model_path: Path,
                      ckpt_dir: Path, live_dir: Path, seed: int, device: str = "cpu", num_workers: int = 0,
                      stop_after: int | None = None, progress: bool = True):
-    """Train (or resume) ``model_cls(cfg, device, seed=, wrap=)`` and return the model; ``name`` (e.g.
-    "unit") goes into the fingerprint and the saved file. ``stop_after`` ends early, as a kill would."""
+    """Train (or resume) ``model_cls(cfg, device, seed=, wrap=)`` (a ``TranslatorModel``) and return the
+    model; ``name`` (the normalizer's) goes into the fingerprint and the saved file. ``stop_after`` ends
+    early, as a kill would."""
     rank, world = _distributed()
     dev = resolve_device(device)
     if dev.type == "cuda" and world > 1:
@@ -93,7 +101,7 @@ def train_translator(model_cls, cfg, *, name: str, paths_A: list[Path], paths_B:
     model = model_cls(cfg, dev, seed=seed, wrap=wrap)
     model.reseed(seed * 1000 + rank)  # each rank its own random streams (latent noise, image pools)
 
-    fp = fingerprint(name, cfg, seed, paths_A, paths_B)
+    fp = fingerprint(name, cfg, seed, paths_A, paths_B, code_files(model_cls))
     ckpt_path = Path(ckpt_dir) / CKPT_NAME
     start = 0
     if ckpt_path.exists():
@@ -134,14 +142,14 @@ def train_translator(model_cls, cfg, *, name: str, paths_A: list[Path], paths_B:
         if done % cfg.log_every == 0 or done == cfg.iterations:
             losses = model.current_losses()
             live.step = done
-            for name, value in losses.items():
-                live.log_metric(f"train/{name}", value)
-            live.log_metric("train/lr", model.scheduler_G.get_last_lr()[0])
+            for loss_name, value in losses.items():
+                live.log_metric(f"train/{loss_name}", value)
+            live.log_metric("train/lr", model.current_lr())
             live.make_summary()
-            bar.set_postfix(G=f"{losses['loss_G']:.3f}", D=f"{losses['loss_D']:.3f}")
+            bar.set_postfix({k.removeprefix("loss_"): f"{losses[k]:.3f}" for k in model.progress_names})
         if done % cfg.image_every == 0 or done == cfg.iterations:
             live.step = done
-            live.log_image(f"grid_{done:06d}.png", image_grid(model.out, model.real_A, model.real_B))
+            live.log_image(f"grid_{done:06d}.png", image_grid(model.get_current_visuals()))
         if done % cfg.checkpoint_every == 0 or done == cfg.iterations:
             _save_atomic({"model": model.state_dict(), "step": done, "fingerprint": fp, "world_size": world}, ckpt_path)
     bar.close()

@@ -17,6 +17,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from stylenorm.translators.base import TranslatorGenerator
+
 
 def norm_layer(kind: str, channels: int) -> nn.Module:
     """``instance`` (per-sample, per-channel statistics, no affine), ``batch`` (affine, running stats) or ``none``."""
@@ -116,14 +118,14 @@ class NLayerDiscriminator(nn.Sequential):
         super().__init__(*layers)
 
 
-class CycleGANGenerators(nn.Module):
+class CycleGANGenerators(TranslatorGenerator):
     """netG_A (G: A -> B) and netG_B (F: B -> A) in one module, so one DDP wrapper syncs both."""
 
     def __init__(self, ngf: int = 64, n_blocks: int = 9, norm: str = "instance"):
         super().__init__()
         self.netG_A = ResnetGenerator(ngf, n_blocks, norm)
         self.netG_B = ResnetGenerator(ngf, n_blocks, norm)
-        self.n_downsample = 2  # translate pads inputs to a multiple of 2**n_downsample
+        self.n_downsample = 2
         # Instance norm keeps every sample's statistics to itself, so two inputs of one generator can
         # share a batched call; batch norm's statistics would mix them, so it gets the reference's calls.
         self.batched = norm != "batch"

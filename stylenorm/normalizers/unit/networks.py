@@ -17,6 +17,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from stylenorm.translators.base import TranslatorGenerator
+
 
 def _norm(kind: str, channels: int) -> nn.Module:
     if kind == "in":
@@ -89,14 +91,14 @@ class Generator(nn.Module):
         return self.model(x)
 
 
-class UNITGenerator(nn.Module):
+class UNITGenerator(TranslatorGenerator):
     """E1, E2, G1, G2 with the shared high-level blocks; one forward computes a whole G step."""
 
     def __init__(self, dim: int, n_down: int, n_res: int, n_shared: int, pad_type: str = "reflect"):
         super().__init__()
         if not 1 <= n_shared <= n_res:
             raise ValueError(f"n_shared must be in [1, n_res={n_res}], got {n_shared}")
-        self.n_downsample = n_down  # translate pads inputs to a multiple of 2**n_downsample
+        self.n_downsample = n_down
         self.netE_A = Encoder(dim, n_down, n_res - n_shared, pad_type)
         self.netE_B = Encoder(dim, n_down, n_res - n_shared, pad_type)
         latent = self.netE_A.out_dim

@@ -1,0 +1,108 @@
+"""The UNIT model: networks, losses, optimisers, and the training contract.
+
+The contract of ``stylenorm.translators.base.TranslatorModel`` (set_input -> forward -> backward_G ->
+backward_D, driven by optimize_parameters(), as pytorch-CycleGAN-and-pix2pix structures its models):
+this module gives the networks, the losses and the optimisers.
+
+How this differs from the authors' code (mingyuliutw/UNIT), on purpose:
+
+* Update order: the G step runs first and the D step reuses its fakes, detached (as CycleGAN's
+  reference code does); the authors run the D update first and the G update second, each with
+  its own generator forward. So one generator forward per iteration serves both updates here,
+  and the D step sees the fakes of the G step's input batch, before G's update.
+* Weight sharing follows the paper: the last encoder block(s) (``shared_E``) and the first
+  generator block(s) (``shared_G``) are single modules used by both domains (``gen.n_shared``);
+  the authors' later PyTorch code keeps separate per-domain networks without shared layers.
+* Precision: ``unit.fit.precision``; both the embedded default and the paper profile train in
+  fp32. bf16 autocast was slower on a CPU without bf16 instructions and has not been shown equal
+  at the authors' sizes (docs/benchmarks.md).
+* No VGG perceptual loss (the authors' GTA->Cityscapes config adds one; the paper has none).
+
+Loss names: loss_G_adv_A/B (LSGAN on fake_A/B), loss_rec_A/B (within-domain L1),
+loss_kl_A/B, loss_cycle_A/B (L1 of cyc_A/B vs real), loss_kl_cyc_A/B, loss_D_A/B.
+A = GTA5 (source), B = Cityscapes (target).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from stylenorm.normalizers.unit.config import UNITFit
+from stylenorm.normalizers.unit.networks import UNITDiscriminators, UNITGenerator, init_weights, kl_loss, lsgan_loss
+from stylenorm.translators.base import TranslatorModel
+
+
+def build_generator(cfg: UNITFit) -> UNITGenerator:
+    g = cfg.gen
+    net = UNITGenerator(g.dim, g.n_downsample, g.n_res, g.n_shared, g.pad_type)
+    init_weights(net, "kaiming")
+    return net
+
+
+def build_discriminators(cfg: UNITFit) -> UNITDiscriminators:
+    d = cfg.dis
+    net = UNITDiscriminators(d.dim, d.n_layer, d.num_scales, cfg.gen.pad_type)
+    init_weights(net, "gaussian")
+    return net
+
+
+class UNITModel(TranslatorModel):
+    """netG (E1, E2, G1, G2 + shared blocks) and netD (D1, D2), Adam with a step schedule each;
+    ``self.noise`` draws the latent noise."""
+
+    model_names = ("G", "D")
+    build_generator = staticmethod(build_generator)
+
+    def __init__(self, cfg: UNITFit, device: torch.device, seed: int = 0, wrap=None):
+        super().__init__(cfg, device, seed=seed, wrap=wrap)
+        w = cfg.loss
+        self.cycle = w.recon_x_cyc_w > 0 or w.recon_kl_cyc_w > 0  # the cycle pass A -> B -> A (and B -> A -> B)
+        self.visual_names = (("real_A", "fake_B", "rec_A") + (("cyc_A",) if self.cycle else ()),
+                             ("real_B", "fake_A", "rec_B") + (("cyc_B",) if self.cycle else ()))
+        cyc = ["loss_cycle_A", "loss_cycle_B", "loss_kl_cyc_A", "loss_kl_cyc_B"] if self.cycle else []
+        self.loss_names = ["loss_G_adv_A", "loss_G_adv_B", "loss_rec_A", "loss_rec_B", "loss_kl_A", "loss_kl_B", *cyc, "loss_G",
+                           "loss_D_A", "loss_D_B", "loss_D"]
+
+    def build_networks(self, cfg: UNITFit) -> dict[str, torch.nn.Module]:
+        return {"G": build_generator(cfg), "D": build_discriminators(cfg)}
+
+    def build_optimizer(self, name: str, net: torch.nn.Module):
+        c = self.cfg
+        optimizer = torch.optim.Adam(net.parameters(), lr=c.lr, betas=(c.beta1, c.beta2), weight_decay=c.weight_decay)
+        return optimizer, torch.optim.lr_scheduler.StepLR(optimizer, c.lr_step_size, c.lr_gamma)
+
+    def forward(self) -> None:
+        with self._autocast():
+            self.out = self.trainG(self.real_A, self.real_B, generator=self.noise, cycle=self.cycle)
+
+    def backward_G(self) -> None:
+        w, o = self.cfg.loss, self.out
+        with self._autocast():
+            d_fake_A, d_fake_B = self.netD(o["fake_A"], o["fake_B"])  # unwrapped: no DDP sync for D here
+        L = {
+            "loss_G_adv_A": lsgan_loss(d_fake_A, 1.0), "loss_G_adv_B": lsgan_loss(d_fake_B, 1.0),
+            "loss_rec_A": F.l1_loss(o["rec_A"].float(), self.real_A), "loss_rec_B": F.l1_loss(o["rec_B"].float(), self.real_B),
+            "loss_kl_A": kl_loss(o["mu_A"]), "loss_kl_B": kl_loss(o["mu_B"]),
+        }
+        total = (w.gan_w * (L["loss_G_adv_A"] + L["loss_G_adv_B"]) + w.recon_x_w * (L["loss_rec_A"] + L["loss_rec_B"])
+                 + w.recon_kl_w * (L["loss_kl_A"] + L["loss_kl_B"]))
+        if self.cycle:
+            L.update(loss_cycle_A=F.l1_loss(o["cyc_A"].float(), self.real_A), loss_cycle_B=F.l1_loss(o["cyc_B"].float(), self.real_B),
+                     loss_kl_cyc_A=kl_loss(o["mu_cyc_A"]), loss_kl_cyc_B=kl_loss(o["mu_cyc_B"]))
+            total = total + w.recon_x_cyc_w * (L["loss_cycle_A"] + L["loss_cycle_B"]) \
+                + w.recon_kl_cyc_w * (L["loss_kl_cyc_A"] + L["loss_kl_cyc_B"])
+        L["loss_G"] = total
+        total.backward()
+        self.losses.update(L)
+
+    def backward_D(self) -> None:
+        o = self.out
+        n = self.real_A.shape[0]
+        with self._autocast():  # fakes and reals in one batch: one forward (D has no batch statistics)
+            out_A, out_B = self.trainD(torch.cat([o["fake_A"].detach(), self.real_A]),
+                                       torch.cat([o["fake_B"].detach(), self.real_B]))
+        loss_D_A = lsgan_loss([x[:n] for x in out_A], 0.0) + lsgan_loss([x[n:] for x in out_A], 1.0)
+        loss_D_B = lsgan_loss([x[:n] for x in out_B], 0.0) + lsgan_loss([x[n:] for x in out_B], 1.0)
+        loss_D = self.cfg.loss.gan_w * (loss_D_A + loss_D_B)
+        loss_D.backward()
+        self.losses.update(loss_D_A=loss_D_A, loss_D_B=loss_D_B, loss_D=loss_D)
