@@ -440,6 +440,10 @@ def train_segmenter(cfg: Config, model_dir: Path, stop_after: int | None = None)
         (work / FINGERPRINT).write_text(fp)
     if stop_after is not None:
         cfg.train_cfg["max_iters"] = stop_after
+    if cfg.launcher == "pytorch" and cfg.env_cfg.dist_cfg.get("backend") == "gloo" and not torch.distributed.is_initialized():
+        # under torchrun on CPU processes: MMEngine's `pytorch` launcher calls torch.cuda.set_device, which
+        # fails without a GPU; a group started here is the one the Runner then uses
+        torch.distributed.init_process_group("gloo")
     runner = Runner.from_cfg(cfg)
     with _trusted_checkpoints(same_run):
         runner.train()
