@@ -13,6 +13,8 @@ Writes  metrics/table.md (one table per protocol: mean and CI per cell, the clas
         needs; then, per listed oracle, the FCN score of each normalizer) and metrics/table.json (the
         same, by protocol, as flat keys, and ``fcn_score`` by direction; docs/statistics.md),
         plots/grid_miou.csv and plots/delta_vs_identity.csv (CI-bar plots for dvc plots),
+        metrics/summary/ (the declared metrics: per row each column's mean mIoU and paired difference from
+        identity, and per cell its mIoU: stylenorm.report.summary_metrics),
         plots/per_class_delta.csv (each row's per-class IoU minus identity's, mean and CI over seeds),
         plots/fcn_vs_gain.csv (FCN score against the gain over identity on the target column),
         plots/grid_miou.png (the same as a figure), plots/per_class_iou/<protocol>/<row>_<set>.csv,
@@ -33,7 +35,7 @@ from stylenorm.fcn import GAIN_PLOT, direction_key, fcn_table, gain_rows
 from stylenorm.io import remove_outputs, write_csv, write_json, write_text_atomic
 from stylenorm.report import (CLASS_DELTA_PLOT, ci_figure, class_delta_rows, classes_learned, confusion_figure,
                               delta_plot_rows, display_name, fcn_markdown, grid_plot_rows, grid_table, load_cells,
-                              markdown, per_class_tables, qualitative_grid, rows, set_domains)
+                              markdown, per_class_tables, qualitative_grid, rows, set_domains, summary_metrics)
 from stylenorm.protocols.base import oracle_test_sets
 from stylenorm.study import other_domain
 
@@ -47,11 +49,11 @@ def _finite(obj):
 
 def report(params) -> dict:
     st, rep = params.study, params.report
-    outputs = (paths.TABLE_MD, paths.TABLE_JSON, paths.GRID_PLOT, paths.GRID_FIGURE, paths.DELTA_PLOT, paths.PER_CLASS_IOU_DIR,
+    outputs = (paths.TABLE_MD, paths.TABLE_JSON, paths.SUMMARY_DIR, paths.GRID_PLOT, paths.GRID_FIGURE, paths.DELTA_PLOT, paths.PER_CLASS_IOU_DIR,
                paths.CONFUSION_PLOT_DIR, paths.QUALITATIVE_DIR, CLASS_DELTA_PLOT, GAIN_PLOT)
     protocols = {p: params.protocol(p) for p in st.protocols}
     fit_seed = st.fit_seed(st.seeds[0])
-    tables, sections, class_deltas = {}, [], []
+    tables, sections, class_deltas, summaries = {}, [], [], {}
     remove_outputs(*outputs)
     paths.CONFUSION_PLOT_DIR.mkdir(parents=True)
     paths.QUALITATIVE_DIR.mkdir(parents=True)
@@ -62,6 +64,7 @@ def report(params) -> dict:
         table = grid_table(cells, table_rows, protocol, domains=domains, confidence=rep.confidence,
                            resamples=rep.bootstrap_resamples, boot_seed=rep.bootstrap_seed)
         tables[p] = table
+        summaries.update(summary_metrics(p, table, cells, protocol))
         sections.append(markdown(table, protocol, seeds=st.seeds, fit_seeds=st.fit_seeds, confidence=rep.confidence,
                                  learned=classes_learned(cells, protocol)))
         class_deltas.append(class_delta_rows(p, cells, protocol, confidence=rep.confidence))
@@ -93,6 +96,8 @@ def report(params) -> dict:
                                      display_name=display_name))
     write_text_atomic(paths.TABLE_MD, "\n".join(sections))
     write_json(paths.TABLE_JSON, _finite({**tables, **({"fcn_score": fcn} if fcn else {})}))
+    for path, summary in summaries.items():
+        write_json(path, _finite(summary))
     write_csv(GAIN_PLOT, gain_rows(tables, fcn, protocols, fit_seed))
     write_csv(paths.GRID_PLOT, grid_plot_rows(tables, protocols))
     write_csv(paths.DELTA_PLOT, delta_plot_rows(tables))

@@ -24,6 +24,8 @@ Layout (all relative to the repository root)::
     .../oracle/<domain>/seed<k>...               train_oracle / evaluate_oracle: the same, for a segmenter
                                                  trained on <domain> alone (the protocol slot holds ``oracle``)
     metrics/table.md, table.json                 report: one table per protocol with intervals, paired differences
+    metrics/summary/<protocol>/<row>.json        report: the declared metrics: each column's mean mIoU, paired delta
+    metrics/summary/<protocol>/cells/<row>-seed<k>.json   ... and each cell's mIoU per column
     plots/                                       report: grid_miou.csv, per_class_iou/, confusion/, qualitative/
 """
 from __future__ import annotations
@@ -139,6 +141,7 @@ def class_freq_plot_path(domain: str) -> Path:
 
 TABLE_MD = METRICS_DIR / "table.md"
 TABLE_JSON = METRICS_DIR / "table.json"
+SUMMARY_DIR = METRICS_DIR / "summary"  # what dvc.yaml declares as metrics (stylenorm.report.summary_metrics)
 GRID_PLOT = PLOTS_DIR / "grid_miou.csv"  # protocol, normalizer, column, mean, ci_low, ci_high, source (ours | study)
 GRID_FIGURE = PLOTS_DIR / "grid_miou.png"  # the same, drawn by the report (README)
 DELTA_PLOT = PLOTS_DIR / "delta_vs_identity.csv"

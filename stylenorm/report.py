@@ -184,6 +184,23 @@ def grid_table(cells: dict[str, dict[int, dict]], table_rows: dict[str, tuple[st
     return table
 
 
+def summary_metrics(protocol_name: str, table: dict, cells: dict[str, dict[int, dict]], protocol) -> dict[Path, dict]:
+    """What `dvc metrics show` and `dvc metrics diff` compare, one small file per row and per cell (so the
+    view stays narrow): a row's mean mIoU per column and its paired difference from identity
+    (summary/<protocol>/<row>.json), each cell's mIoU per column (summary/<protocol>/cells/<row>-seed<k>.json).
+    Per-class IoU, intervals and p-values stay in the cells' evaluate outputs and in table.json."""
+    keys = {**protocol.columns(), **protocol.extra_columns()}
+    out = {}
+    for row, by_col in table.items():
+        summary = {"mIoU": {c: r["mean"] for c, r in by_col.items()}}
+        delta = {c: r["delta_vs_identity"] for c, r in by_col.items() if "delta_vs_identity" in r}
+        out[paths.SUMMARY_DIR / protocol_name / f"{row}.json"] = {**summary, **({"delta": delta} if delta else {})}
+        for s, cell in cells[row].items():
+            out[paths.SUMMARY_DIR / protocol_name / "cells" / f"{row}-seed{s}.json"] = {
+                "mIoU": {c: cell["mIoU"][keys[c]] for c in by_col if keys.get(c) in cell["mIoU"]}}
+    return out
+
+
 def _fmt(iv: dict, digits: int = 2) -> str:
     if math.isnan(iv["ci_low"]):
         return f"{iv['mean']:.{digits}f}"

@@ -232,6 +232,32 @@ def test_base_nproc_runs_the_trainers_under_torchrun(repo):
     assert (repo / paths.seg_dir("mixed", "unit", 0) / "model.pth").exists()
 
 
+def test_dvc_metrics_views_fit_a_160_column_terminal(repo):
+    """#20: the declared metrics are what a user compares (each row's mean mIoU per column and its paired
+    difference from identity, each cell's mIoU), so `dvc metrics show` and `dvc metrics diff` fit 160
+    columns; counters, timings, per-class IoU and training logs are outputs opened on purpose."""
+    shown = dvc("metrics", "show", cwd=repo)
+    listed = [line.split()[0] for line in shown.splitlines()[1:] if line.strip()]
+    assert set(listed) == {f"metrics/summary/mixed/{n}.json" for n in ("identity", "unit")} | \
+        {f"metrics/summary/mixed/cells/{n}-seed{k}.json" for n, k in GRID}, shown
+    assert shown.splitlines()[0].split()[1:] == ["delta.Average", "delta.Cityscapes", "delta.GTA5", "mIoU.Average",
+                                                 "mIoU.Cityscapes", "mIoU.GTA5"], shown
+    cell = json.loads((repo / paths.SUMMARY_DIR / "mixed" / "cells" / "unit-seed1.json").read_text())
+    assert cell["mIoU"]["GTA5"] == json.loads((repo / paths.eval_metrics_path("mixed", "unit", 1)).read_text())["mIoU"]["gta5_normalized"]
+    row = json.loads((repo / paths.SUMMARY_DIR / "mixed" / "unit.json").read_text())
+    table = json.loads((repo / paths.TABLE_JSON).read_text())["mixed"]["unit"]
+    assert row == {"mIoU": {c: table[c]["mean"] for c in ("Cityscapes", "GTA5", "Average")},
+                   "delta": {c: table[c]["delta_vs_identity"] for c in ("Cityscapes", "GTA5", "Average")}}
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", "results"], repo)
+    edit_params(repo, lambda p: p["study"].update(seeds=[0]))
+    dvc("repro", "report", cwd=repo)
+    diff = dvc("metrics", "diff", cwd=repo)
+    assert "metrics/summary/mixed/unit.json" in diff, diff
+    for view in (shown, diff):
+        assert max(map(len, view.splitlines())) <= 160, view
+
+
 def test_trained_segmenters_beat_a_constant_predictor(repo, monkeypatch):
     """Every cell's model learned something: its mIoU beats predicting the commonest class everywhere."""
     monkeypatch.chdir(repo)
@@ -531,6 +557,12 @@ def test_every_stage_reads_only_what_it_declares(reproduced):
     checked, undeclared = _declared_reads_only(root, audit)
     assert len(checked) >= 10, checked  # the audit saw the stages run
     assert not undeclared, f"stages read undeclared files: {undeclared}"
+
+
+def test_dvc_metrics_show_on_the_committed_grid_fits_160_columns():
+    """#20: the committed default grid's `dvc metrics show` (what a user sees after cloning) fits 160 columns."""
+    out = run([sys.executable, "-m", "dvc", "metrics", "show"], REPO)
+    assert "metrics/summary/mixed/unit.json" in out and max(map(len, out.splitlines())) <= 160, out
 
 
 def test_every_stage_is_run_cacheable():
