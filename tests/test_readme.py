@@ -126,6 +126,8 @@ class Checker:
         elif argv[:3] == ["python", "-m", "stylenorm.profiles"]:
             apply_profile(argv[3], self.root / "params.yaml", self.root / "profiles")
             load_params(self.root / "params.yaml")
+        elif argv[:2] == ["python", "-m"] and argv[2].startswith("stylenorm."):
+            self.tool(argv[2], argv[3:], cmd)
         elif argv[0] == "dvc":
             self.dvc(argv[1:], cmd)
         else:
@@ -163,6 +165,13 @@ class Checker:
         except SystemExit as err:
             pytest.fail(f"README command {cmd!r}: the stage rejects its arguments (exit {err.code})")
         assert received, f"{cmd}: the stage did not run"
+
+    def tool(self, module: str, args: list[str], cmd: str) -> None:
+        """A project tool that is not a stage: its `--help` runs and lists each word the README passes."""
+        proc = subprocess.run([sys.executable, "-m", module, "--help"], cwd=self.root, capture_output=True, text=True)
+        assert proc.returncode == 0, f"README command {cmd!r}: `{module} --help` failed:\n{proc.stderr[-2000:]}"
+        for word in args:
+            assert word.split("=")[0] in proc.stdout, f"README command {cmd!r}: {module} does not know {word!r}"
 
     def dvc(self, args: list[str], cmd: str) -> None:
         from dvc.cli import parse_args
