@@ -325,7 +325,7 @@ def main(argv=None) -> None:
         return
     import torch
 
-    from stylenorm.config import load_params
+    from stylenorm.components import load_params
     params = load_params()
     fig = dict(device=torch.cuda.get_device_name() if args.device == "cuda" else platform.processor() or "cpu",
                torch=torch.__version__, cuda=torch.version.cuda, commit=args.commit,

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from stylenorm.config import load_params
+from stylenorm.components import load_params
 from stylenorm.translators.translate import translate_batch
 from stylenorm.normalizers.unit.model import UNITModel
 

@@ -21,7 +21,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from stylenorm.config import from_dict, load_params  # noqa: E402
+from stylenorm.components import load_params  # noqa: E402
+from stylenorm.config import from_dict  # noqa: E402
 from stylenorm.normalizers import Context, get  # noqa: E402
 from stylenorm.normalizers import _references as refs  # noqa: E402
 from stylenorm.synthetic import write_cityscapes_tree, write_gta5_tree  # noqa: E402

@@ -13,6 +13,7 @@ Run     python -m stages.evaluate <protocol> <normalizer> <seed>
 """
 from __future__ import annotations
 
+from stylenorm import components
 from stylenorm.cli import run_stage
 from stylenorm.evaluation import evaluate_cell
 
@@ -33,7 +34,7 @@ def evaluate(protocol_name: str, name: str, seed: int, params) -> dict:
 
 
 def main() -> None:
-    run_stage(__doc__, evaluate, ("protocol", str), ("normalizer", str), ("seed", int))
+    run_stage(__doc__, evaluate, ("protocol", str), ("normalizer", str), ("seed", int), load=components.load_params)
 
 if __name__ == "__main__":
     main()

@@ -21,7 +21,8 @@ from tqdm import tqdm
 
 from stylenorm import datasets, paths, remote, synthetic
 from stylenorm.cli import run_stage
-from stylenorm.config import DOMAINS, ConfigError
+from stylenorm.config import ConfigError
+from stylenorm.domains import DOMAINS
 from stylenorm.io import atomic_dir, remove_outputs, write_json
 from stylenorm.sampling import candidate_order, write_sample
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from stylenorm import paths
+from stylenorm import components, paths
 from stylenorm.cli import run_stage
 from stylenorm.io import atomic_dir, remove_outputs
 from stylenorm.study import is_main_process, normalizer_context
@@ -38,7 +38,7 @@ def fit(name: str, seed: int, params) -> dict:
 
 
 def main() -> None:
-    run_stage(__doc__, fit, ("normalizer", str), ("seed", int))
+    run_stage(__doc__, fit, ("normalizer", str), ("seed", int), load=components.load_params)
 
 if __name__ == "__main__":
     main()

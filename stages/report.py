@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from stylenorm import paths
+from stylenorm import components, paths
 from stylenorm.cli import run_stage
 from stylenorm.fcn import GAIN_PLOT, direction_key, fcn_table, gain_rows
 from stylenorm.io import remove_outputs, write_csv, write_json, write_text_atomic
@@ -108,7 +108,7 @@ def report(params) -> dict:
 
 
 def main() -> None:
-    run_stage(__doc__, report)
+    run_stage(__doc__, report, load=components.load_params)
 
 if __name__ == "__main__":
     main()

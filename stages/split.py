@@ -10,7 +10,7 @@ import pandas as pd
 
 from stylenorm import paths
 from stylenorm.cli import run_stage
-from stylenorm.config import DOMAINS
+from stylenorm.domains import DOMAINS
 from stylenorm.datasets import DatasetError
 from stylenorm.io import atomic_dir, remove_outputs
 from stylenorm.splits import split_index

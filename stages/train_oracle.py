@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from stylenorm import paths
 from stylenorm.cli import run_stage
-from stylenorm.config import DOMAINS
+from stylenorm.domains import DOMAINS
 from stylenorm.cells import train_cell
 from stylenorm.protocols.base import as_sources, oracle_sets
 

@@ -15,6 +15,7 @@ A killed run resumes from its last checkpoint on the next ``dvc repro`` (same we
 """
 from __future__ import annotations
 
+from stylenorm import components
 from stylenorm.cli import run_stage
 from stylenorm.cells import train_cell
 
@@ -30,7 +31,7 @@ def train_seg(protocol_name: str, name: str, seed: int, params) -> dict:
 
 
 def main() -> None:
-    run_stage(__doc__, train_seg, ("protocol", str), ("normalizer", str), ("seed", int))
+    run_stage(__doc__, train_seg, ("protocol", str), ("normalizer", str), ("seed", int), load=components.load_params)
 
 if __name__ == "__main__":
     main()

@@ -14,7 +14,7 @@ import pandas as pd
 
 from stylenorm import paths
 from stylenorm.cli import run_stage
-from stylenorm.config import DOMAINS
+from stylenorm.domains import DOMAINS
 from stylenorm.io import atomic_dir, remove_outputs, write_csv, write_json
 from stylenorm.sampling import read_manifest
 from stylenorm.unify import class_frequencies, unify_domain

@@ -15,11 +15,13 @@ from stylenorm.datasets import DatasetError
 Arg = tuple[str, Sequence[str] | type]
 
 
-def run_stage(doc: str, fn: Callable, *args: Arg | None) -> None:
+def run_stage(doc: str, fn: Callable, *args: Arg | None, load: Callable = load_params) -> None:
     """``python -m stages.X [arg ...]``: call ``fn(*args, params)`` and print its summary as JSON.
 
-    Each arg is (name, choices) or (name, type), e.g. ("domain", DOMAINS), ("seed", int). Bad input
-    (params, datasets) ends with one ``error:`` line naming the key or file, and exit status 1.
+    Each arg is (name, choices) or (name, type), e.g. ("domain", DOMAINS), ("seed", int). ``load``
+    reads params.yaml: the stage sections (``stylenorm.config``), or with a stage that builds a
+    normalizer or protocol, ``stylenorm.components.load_params``. Bad input (params, datasets) ends
+    with one ``error:`` line naming the key or file, and exit status 1.
     """
     parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
     args = [a for a in args if a]
@@ -32,7 +34,7 @@ def run_stage(doc: str, fn: Callable, *args: Arg | None) -> None:
     if os.environ.get("STYLENORM_AUDIT_DIR"):
         audit_reads(Path(os.environ["STYLENORM_AUDIT_DIR"]))
     try:
-        params = load_params()
+        params = load()
         summary = fn(*(getattr(ns, name) for name, _ in args), params)
     except (ConfigError, DatasetError) as err:
         print(f"error: {err}", file=sys.stderr)

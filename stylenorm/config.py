@@ -1,9 +1,13 @@
-"""Typed, strict views of ``params.yaml``.
+"""Typed, strict views of ``params.yaml``: the stage sections and the loader.
 
-Each section of params.yaml loads into a frozen dataclass. Unknown keys, missing
-keys, wrong types and values outside a ``Literal`` fail with the key's dotted
-name, the way nanoGPT's configurator refuses unknown keys. Stage modules call
-``load_params()`` and read only their own sections.
+Each stage section of params.yaml loads into a frozen dataclass. Unknown keys, missing keys, wrong
+types and values outside a ``Literal`` fail with the key's dotted name, the way nanoGPT's
+configurator refuses unknown keys. Every other top-level key is a component's section (a
+normalizer's or a protocol's), kept raw here: ``stylenorm.components`` knows the component kinds,
+refuses a key that names none and loads a section into its class. This module imports nothing of
+the project but the domain list, so a stage that builds no component (fetch, unify_labels, split)
+loads its params without depending on any component's code. Stage modules call ``load_params()``
+(or ``stylenorm.components.load_params()``) and read only their own sections.
 """
 from __future__ import annotations
 
@@ -16,13 +20,18 @@ from typing import Any, Literal
 
 import yaml
 
+from stylenorm.domains import DOMAINS, Domain
+
 PARAMS_PATH = Path("params.yaml")
-DOMAINS = ("cityscapes", "gta5")
-Domain = Literal["cityscapes", "gta5"]
 
 
 class ConfigError(ValueError):
     """A params.yaml value is missing, unknown or of the wrong type."""
+
+
+@dataclass(frozen=True)
+class NoParams:
+    """An empty section or subsection (``{}`` in params.yaml): a component that takes no values."""
 
 
 # ----------------------------------------------------------------------------- sections
@@ -105,6 +114,10 @@ class Translate:
     full_resolution: bool
     batch_size: int
 
+    def __post_init__(self):
+        if not (self.new_size >= 1 and self.batch_size >= 1):
+            raise ValueError("new_size and batch_size must be >= 1")  # stylenorm.components names the section
+
 
 @dataclass(frozen=True)
 class Seg:
@@ -151,60 +164,7 @@ class StageSections:
 
 @dataclass(frozen=True)
 class Params(StageSections):
-    normalizers: dict = dataclasses.field(default_factory=dict)  # name -> its raw params section
-    protocols: dict = dataclasses.field(default_factory=dict)  # name -> its raw params section
-
-    def normalizer(self, name: str) -> "NormalizerSection":
-        """Normalizer ``name``'s section, loaded strictly into its class's Fit / Apply dataclasses."""
-        if name not in self.normalizers:
-            raise ConfigError(f"no params section for normalizer {name!r} (sections: {', '.join(sorted(self.normalizers))})")
-        return load_normalizer_section(name, self.normalizers[name])
-
-    def protocol(self, name: str):
-        """Protocol ``name``, built from its section (loaded strictly into the class's Params)."""
-        from stylenorm.protocols import get
-        if name not in self.protocols:
-            raise ConfigError(f"no params section for protocol {name!r} (sections: {', '.join(sorted(self.protocols))})")
-        try:
-            cls = get(name)
-        except KeyError as err:
-            raise ConfigError(f"{name}: {err.args[0]}") from None
-        try:
-            return cls(from_dict(cls.Params, self.protocols[name] or {}, name))
-        except ValueError as err:
-            if isinstance(err, ConfigError):
-                raise
-            raise ConfigError(f"{name}: {err}") from None
-
-
-@dataclass(frozen=True)
-class NormalizerSection:
-    """One normalizer's params section: its name and the loaded ``fit`` / ``apply`` subsections."""
-    name: str
-    fit: Any
-    apply: Any
-
-    def build(self):
-        from stylenorm.normalizers import get
-        return get(self.name)(self.fit, self.apply)
-
-
-def load_normalizer_section(name: str, sec: Any) -> NormalizerSection:
-    """Import ``stylenorm/normalizers/<name>/`` and load its section strictly (unknown keys, wrong
-    types and bad choices fail with the dotted key, as every other section)."""
-    from stylenorm.normalizers import get
-    try:
-        cls = get(name)
-    except KeyError as err:
-        raise ConfigError(f"{name}: {err.args[0]}") from None
-    if not isinstance(sec, dict) or set(sec) != {"fit", "apply"}:
-        raise ConfigError(f"{name}: a normalizer section has exactly two subsections, fit and apply "
-                          f"(got {sorted(sec) if isinstance(sec, dict) else type(sec).__name__})")
-    out = NormalizerSection(name, from_dict(cls.Fit, sec["fit"] or {}, f"{name}.fit"),
-                            from_dict(cls.Apply, sec["apply"] or {}, f"{name}.apply"))
-    if isinstance(out.apply, Translate) and not (out.apply.new_size >= 1 and out.apply.batch_size >= 1):
-        raise ConfigError(f"{name}.apply: new_size and batch_size must be >= 1")
-    return out
+    components: dict = dataclasses.field(default_factory=dict)  # every other top-level key -> its raw section
 
 
 # ----------------------------------------------------------------------------- loading
@@ -268,23 +228,14 @@ def from_dict(cls: type, raw: Any, key: str = "") -> Any:
 
 
 def _load_sections(raw: Any) -> Params:
-    """Stage sections as typed above, strictly. Every other top-level key must be the section of a
-    normalizer package (``stylenorm/normalizers/<key>/``) or of a protocol module
-    (``stylenorm/protocols/<key>.py``); their contents are loaded strictly when used
-    (``Params.normalizer`` / ``Params.protocol``), so a stage imports only the modules it uses."""
-    from stylenorm import normalizers, protocols
+    """Stage sections as typed above, strictly; every other top-level key is kept raw, as a component's
+    section (``stylenorm.components`` checks that it names one)."""
     if not isinstance(raw, dict):
         raise ConfigError(f"params: expected a mapping, got {type(raw).__name__}")
     stage_keys = [f.name for f in dataclasses.fields(StageSections)]
-    names, protocol_names = normalizers.available(), protocols.available()
-    unknown = sorted(set(raw) - set(stage_keys) - set(names) - set(protocol_names))
-    if unknown:
-        raise ConfigError(f"unknown key(s) {', '.join(unknown)} (sections: {', '.join(stage_keys)}; "
-                          f"normalizers: {', '.join(names)}; protocols: {', '.join(protocol_names)})")
     stages = from_dict(StageSections, {k: v for k, v in raw.items() if k in stage_keys})
     return Params(**{k: getattr(stages, k) for k in stage_keys},
-                  normalizers={k: v for k, v in raw.items() if k in names},
-                  protocols={k: v for k, v in raw.items() if k in protocol_names})
+                  components={k: v for k, v in raw.items() if k not in stage_keys})
 
 
 def load_params(path: str | Path = PARAMS_PATH) -> Params:
@@ -315,17 +266,11 @@ def validate(params: Params, path: Path) -> None:
     """Range checks that types alone cannot express."""
     need = _need(path)
 
-    st = params.study
+    st = params.study  # that each name has a section of its kind: stylenorm.components.validate
     need(len(st.normalizers) >= 1, "study.normalizers", "must name at least one normalizer")
-    for i, name in enumerate(st.normalizers):
-        need(name in params.normalizers, f"study.normalizers[{i}]",
-             f"{name!r} has no params section (normalizers with one: {', '.join(sorted(params.normalizers))})")
     need(len(set(st.normalizers)) == len(st.normalizers), "study.normalizers", "has duplicates")
     need(len(st.protocols) >= 1 and len(set(st.protocols)) == len(st.protocols), "study.protocols",
          "must name at least one protocol, without duplicates")
-    for i, name in enumerate(st.protocols):
-        need(name in params.protocols, f"study.protocols[{i}]",
-             f"{name!r} has no params section (protocols with one: {', '.join(sorted(params.protocols))})")
     need(len(set(st.oracles)) == len(st.oracles), "study.oracles", "has duplicates")
     need(len(st.seeds) >= 1 and len(set(st.seeds)) == len(st.seeds), "study.seeds", "must be distinct seeds, at least one")
     need(len(st.fit_seeds) == 1 or list(st.fit_seeds) == list(st.seeds), "study.fit_seeds",
@@ -358,4 +303,4 @@ def validate(params: Params, path: Path) -> None:
         need(src.source != "local" or bool(src.local_path), f"data.{name}.local_path", "required when source is local")
 
 
-__all__ = ["ConfigError", "DOMAINS", "Params", "load_params", "from_dict"]
+__all__ = ["ConfigError", "NoParams", "Params", "load_params", "from_dict"]

@@ -13,7 +13,8 @@ from pathlib import Path
 import yaml
 from ruamel.yaml import YAML
 
-from stylenorm.config import PARAMS_PATH, ConfigError, load_params
+from stylenorm.components import load_params
+from stylenorm.config import PARAMS_PATH, ConfigError
 
 PROFILES_DIR = Path("profiles")
 

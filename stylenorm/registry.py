@@ -3,12 +3,14 @@ modules each register one class under the module's name, the way MMSeg builds a 
 registered name and CycleGAN's repository finds a model by file name.
 
 ``get("x")`` imports ``<package>.x`` alone, so a stage that uses one component depends on that
-module, not on every other; ``available()`` lists the modules without importing them; modules
+module, not on every other; ``available()`` lists the modules without importing them (nor the
+package's ``__init__``: the registries are declared in ``stylenorm.components``); modules
 whose names start with ``_`` (shared helpers) and those in ``not_modules`` are not components.
 """
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from typing import Generic, TypeVar
 
@@ -29,7 +31,7 @@ class Registry(Generic[T]):
 
     def available(self) -> list[str]:
         """Names of the component modules (or packages) in the package (without importing them)."""
-        path = importlib.import_module(self.package).__path__
+        path = importlib.util.find_spec(self.package).submodule_search_locations  # imports the parent package only
         return sorted(m.name for m in pkgutil.iter_modules(path)
                       if m.name not in self.not_modules and not m.name.startswith("_"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from stylenorm import paths
-from stylenorm.config import DOMAINS
+from stylenorm.domains import DOMAINS
 from stylenorm.normalizers import Context
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stylenorm.config import load_params
+from stylenorm.components import load_params
 from stylenorm.profiles import apply_profile
 
 REPO = Path(__file__).resolve().parents[1]

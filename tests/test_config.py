@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from stylenorm.config import ConfigError, load_params
+from stylenorm.components import load_params
+from stylenorm.config import ConfigError
 from stylenorm.normalizers import available
 from stylenorm.profiles import apply_profile
 from tests.conftest import REPO

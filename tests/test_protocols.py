@@ -13,7 +13,8 @@ import yaml
 from PIL import Image
 
 from stylenorm import paths
-from stylenorm.config import ConfigError, load_params
+from stylenorm.components import load_params
+from stylenorm.config import ConfigError
 from stylenorm.normalizers import Context, get
 from stylenorm.protocols import available
 from stylenorm.protocols.base import oracle_sets, oracle_test_sets

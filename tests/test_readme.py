@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from scripts.readme_tables import BLOCK, pages, render
-from stylenorm.config import ConfigError, load_params
+from stylenorm.components import load_params
+from stylenorm.config import ConfigError
 from stylenorm.profiles import apply_profile
 from tests.conftest import REPO, copy_project
 
@@ -144,7 +145,7 @@ class Checker:
         module = importlib.import_module(module_name)
         received = {}
 
-        def run_stage(doc, fn, *specs):
+        def run_stage(doc, fn, *specs, **options):
             from stylenorm import cli
 
             def record(*values):
@@ -155,7 +156,7 @@ class Checker:
                 if "protocol" in received:
                     params.protocol(received["protocol"])
                 return {}
-            cli.run_stage(doc, record, *specs)
+            cli.run_stage(doc, record, *specs, **options)
 
         self.monkeypatch.setattr(module, "run_stage", run_stage)
         self.monkeypatch.setattr(sys, "argv", [module_name, *args])

@@ -21,14 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from stylenorm.registry import Registry
-
-REGISTRY: Registry["Normalizer"] = Registry("normalizer", "stylenorm.normalizers")
-
-
-@dataclass(frozen=True)
-class NoParams:
-    """An empty ``fit:`` or ``apply:`` subsection (``{}`` in params.yaml)."""
+from stylenorm.components import NORMALIZERS as REGISTRY
+from stylenorm.config import NoParams  # an empty ``fit:`` or ``apply:`` subsection (``{}`` in params.yaml)
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from stylenorm import paths
-from stylenorm.config import DOMAINS
-from stylenorm.normalizers.base import NoParams
-from stylenorm.registry import Registry
-
-DOMAIN_LABEL = {"cityscapes": "Cityscapes", "gta5": "GTA5"}
+from stylenorm.components import PROTOCOLS as REGISTRY
+from stylenorm.config import NoParams
+from stylenorm.domains import DOMAIN_LABEL, DOMAINS  # noqa: F401 (DOMAIN_LABEL: the protocols' and the report's)
 
 
 @dataclass(frozen=True)
@@ -117,9 +115,6 @@ class Protocol:
 
     def resolved(self) -> dict:
         return {"name": self.name, **dataclasses.asdict(self.cfg)}
-
-
-REGISTRY: Registry[Protocol] = Registry("protocol", "stylenorm.protocols")
 
 
 def register(cls: type[Protocol]) -> type[Protocol]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stylenorm.config import Domain
+from stylenorm.domains import Domain
 from stylenorm.protocols.base import DOMAIN_LABEL, Protocol, TestSet, normalized, raw, register
 
 
