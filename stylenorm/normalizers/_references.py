@@ -55,9 +55,14 @@ def _id_key(stem: str) -> int:
     return int.from_bytes(hashlib.sha256(stem.encode()).digest()[:8], "little")
 
 
+def image_rng(source: Path, seed: int) -> np.random.Generator:
+    """The random stream of one source image under ``seed``: a function of (seed, image id) alone."""
+    return np.random.default_rng([seed, _id_key(image_id(source))])
+
+
 def paired_reference_index(source: Path, n_references: int, seed: int) -> int:
     """Index into ``target_references`` of the image that ``source`` is paired with."""
-    return int(np.random.default_rng([seed, _id_key(image_id(source))]).integers(n_references))
+    return int(image_rng(source, seed).integers(n_references))
 
 
 def paired_references(sources: Sequence[Path], references: Sequence[Path], seed: int) -> list[Path]:

@@ -13,7 +13,7 @@ from stylenorm.config import Translate
 from stylenorm.normalizers.base import Context, Normalizer
 
 MODEL = "model.pt"
-_SIDE = {paths.SOURCE_DOMAIN: "A", paths.TARGET_DOMAIN: "B"}  # the translator's A and B
+SIDE = {paths.SOURCE_DOMAIN: "A", paths.TARGET_DOMAIN: "B"}  # the translator's A and B
 
 
 class LearnedTranslator(Normalizer):
@@ -27,6 +27,11 @@ class LearnedTranslator(Normalizer):
     @staticmethod
     def model_cls():
         raise NotImplementedError
+
+    def style_codes(self, netG, ctx: Context, sources: list[Path], device) -> list | None:
+        """One style code (a (S,) tensor) per source image for a multimodal translator, whose ``netG.translate``
+        then gets them as ``style=``; None (the default) for a translator that takes none."""
+        return None
 
     def fit(self, ctx: Context, out_dir: Path) -> dict:
         from stylenorm.translators.train import train_translator
@@ -51,6 +56,7 @@ class LearnedTranslator(Normalizer):
         report = translate_files(netG, sources, dests, new_size=cfg.new_size, upsample=cfg.upsample,
                                  full_resolution=cfg.full_resolution, batch_size=cfg.batch_size, device=device,
                                  n_down=netG.n_downsample, align=cfg.align,
-                                 precision=resolved["translator"]["precision"], source=_SIDE[ctx.source_domain])
+                                 precision=resolved["translator"]["precision"], source=SIDE[ctx.source_domain],
+                                 styles=self.style_codes(netG, ctx, sources, device))
         report["device"] = str(device)
         return report

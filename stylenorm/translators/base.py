@@ -62,7 +62,9 @@ class LoopConfig(Protocol):
 class TranslatorGenerator(nn.Module):
     """What the apply step asks of a saved generator (``netG``): ``translate(x, source)`` maps images of
     domain ``source`` ("A" or "B") into the other domain, deterministically, and inputs whose sides are
-    multiples of ``2 ** n_downsample`` keep their size."""
+    multiples of ``2 ** n_downsample`` keep their size. A multimodal generator's ``translate`` also takes
+    ``style=`` (B, S) codes, one per image, which its normalizer's ``style_codes`` supplies
+    (``stylenorm/normalizers/_translator.py``)."""
 
     n_downsample: int
 

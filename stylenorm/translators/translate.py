@@ -11,8 +11,9 @@ source size, so content stays where its label is (within the resampling's own bl
 ``full_resolution`` runs the fully convolutional network on the source size itself, padded
 the same way, so nothing is resampled.
 
-``netG.translate(x, source)`` is the one thing asked of a generator: UNIT and CycleGAN both
-provide it.
+``netG.translate(x, source)`` is the one thing asked of a generator. A multimodal translator
+also takes a style code per image, ``netG.translate(x, source, style=...)``: ``translate_files``
+passes ``styles`` (one code per source, from the normalizer's ``style_codes``) when given.
 """
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ _RESAMPLE = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR}
 @torch.inference_mode()
 def translate_batch(netG, images: list[Image.Image], *, new_size: int, upsample: str, full_resolution: bool,
                     device: torch.device, n_down: int, source: str = "A", precision: str = "fp32",
-                    align: str = "stretch") -> list[Image.Image]:
-    """Translate same-size images together; returns PIL images (source size unless upsample='none')."""
+                    align: str = "stretch", style: torch.Tensor | None = None) -> list[Image.Image]:
+    """Translate same-size images together; returns PIL images (source size unless upsample='none').
+    ``style``: (B, S) codes for a multimodal generator, one per image; None: ``translate(x, source)``."""
     size = images[0].size
     if any(img.size != size for img in images):
         raise ValueError("translate_batch takes images of one size")
@@ -48,7 +50,8 @@ def translate_batch(netG, images: list[Image.Image], *, new_size: int, upsample:
         x = F.pad(x, (0, (-w) % m, 0, (-h) % m), mode="reflect")  # (B, 3, ceil_m(h), ceil_m(w))
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
     with autocast:
-        y = netG.translate(x, source).float()  # (B, 3, h', w')
+        y = netG.translate(x, source) if style is None else netG.translate(x, source, style=style.to(device))
+    y = y.float()  # (B, 3, h', w')
     if pad:
         y = y[..., :h, :w]  # (B, 3, h, w): exactly the resized input's grid
     out = [Image.fromarray(a) for a in to_uint8(y)]
@@ -59,26 +62,31 @@ def translate_batch(netG, images: list[Image.Image], *, new_size: int, upsample:
 
 def translate_files(netG, sources: list[Path], dests: list[Path], *, new_size: int, upsample: str, full_resolution: bool,
                     batch_size: int, device: torch.device, n_down: int, precision: str = "fp32", align: str = "stretch",
-                    source: str = "A") -> dict:
-    """Translate every source image into its destination path; returns throughput figures."""
+                    source: str = "A", styles: list[torch.Tensor] | None = None) -> dict:
+    """Translate every source image into its destination path; returns throughput figures. ``styles``: one
+    style code per source for a multimodal generator (``translate_batch``'s ``style``), or None."""
+    if styles is not None and len(styles) != len(sources):
+        raise ValueError(f"{len(sources)} sources but {len(styles)} style codes")
     start, pixels = time.perf_counter(), 0
-    pending: list[tuple[Image.Image, Path]] = []
+    pending: list[tuple[Image.Image, Path, torch.Tensor | None]] = []
 
     def flush():
         nonlocal pixels
-        outs = translate_batch(netG, [img for img, _ in pending], new_size=new_size, upsample=upsample,
+        style = None if styles is None else torch.stack([code for _, _, code in pending])  # (B, S)
+        outs = translate_batch(netG, [img for img, _, _ in pending], new_size=new_size, upsample=upsample,
                                full_resolution=full_resolution, device=device, n_down=n_down, precision=precision,
-                               align=align, source=source)
-        for out, (_, dest) in zip(outs, pending):
+                               align=align, source=source, style=style)
+        for out, (_, dest, _) in zip(outs, pending):
             out.save(dest)
             pixels += out.size[0] * out.size[1]
         pending.clear()
 
-    for src, dest in tqdm(list(zip(sources, dests)), desc="translate", unit="img", mininterval=2.0):
+    codes = styles if styles is not None else [None] * len(sources)
+    for src, dest, code in tqdm(list(zip(sources, dests, codes)), desc="translate", unit="img", mininterval=2.0):
         img = Image.open(src).convert("RGB")
         if pending and (len(pending) == batch_size or pending[0][0].size != img.size):
             flush()
-        pending.append((img, dest))
+        pending.append((img, dest, code))
     if pending:
         flush()
     seconds = time.perf_counter() - start

@@ -28,8 +28,9 @@ import torch
 import torch.nn.functional as F
 
 from stylenorm.normalizers.unit.config import UNITFit
-from stylenorm.normalizers.unit.networks import UNITDiscriminators, UNITGenerator, init_weights, kl_loss, lsgan_loss
+from stylenorm.normalizers.unit.networks import UNITGenerator, kl_loss
 from stylenorm.translators.base import TranslatorModel
+from stylenorm.translators.blocks import MultiScaleDiscriminatorPair, init_weights, lsgan_discriminator_losses, lsgan_loss
 
 
 def build_generator(cfg: UNITFit) -> UNITGenerator:
@@ -39,9 +40,9 @@ def build_generator(cfg: UNITFit) -> UNITGenerator:
     return net
 
 
-def build_discriminators(cfg: UNITFit) -> UNITDiscriminators:
+def build_discriminators(cfg: UNITFit) -> MultiScaleDiscriminatorPair:
     d = cfg.dis
-    net = UNITDiscriminators(d.dim, d.n_layer, d.num_scales, cfg.gen.pad_type)
+    net = MultiScaleDiscriminatorPair(d.dim, d.n_layer, d.num_scales, cfg.gen.pad_type)
     init_weights(net, "gaussian")
     return net
 
@@ -97,12 +98,8 @@ class UNITModel(TranslatorModel):
 
     def backward_D(self) -> None:
         o = self.out
-        n = self.real_A.shape[0]
-        with self._autocast():  # fakes and reals in one batch: one forward (D has no batch statistics)
-            out_A, out_B = self.trainD(torch.cat([o["fake_A"].detach(), self.real_A]),
-                                       torch.cat([o["fake_B"].detach(), self.real_B]))
-        loss_D_A = lsgan_loss([x[:n] for x in out_A], 0.0) + lsgan_loss([x[n:] for x in out_A], 1.0)
-        loss_D_B = lsgan_loss([x[:n] for x in out_B], 0.0) + lsgan_loss([x[n:] for x in out_B], 1.0)
+        loss_D_A, loss_D_B = lsgan_discriminator_losses(self.trainD, o["fake_A"], self.real_A, o["fake_B"], self.real_B,
+                                                        self._autocast())
         loss_D = self.cfg.loss.gan_w * (loss_D_A + loss_D_B)
         loss_D.backward()
         self.losses.update(loss_D_A=loss_D_A, loss_D_B=loss_D_B, loss_D=loss_D)
