@@ -35,14 +35,19 @@ class NormalizerSection:
         return NORMALIZERS.get(self.name)(self.fit, self.apply)
 
 
-def _load(cls: type, raw: Any, key: str) -> Any:
-    """``from_dict``, with a range check of the class's own (``ValueError`` in ``__post_init__``) named by ``key``."""
+def _named(key: str, build, *args) -> Any:
+    """``build(*args)``, with a ``ValueError`` of the class's own checks (``__post_init__``, a protocol's
+    ``__init__``) named by ``key``."""
     try:
-        return from_dict(cls, raw or {}, key)
+        return build(*args)
     except ValueError as err:
         if isinstance(err, ConfigError):
             raise
         raise ConfigError(f"{key}: {err}") from None
+
+
+def _load(cls: type, raw: Any, key: str) -> Any:
+    return _named(key, from_dict, cls, raw or {}, key)
 
 
 def _get(registry: Registry, name: str) -> type:
@@ -79,7 +84,7 @@ class Params(StageSections):
         if name not in self.protocols:
             raise ConfigError(f"no params section for protocol {name!r} (sections: {', '.join(sorted(self.protocols))})")
         cls = _get(PROTOCOLS, name)
-        return cls(_load(cls.Params, self.protocols[name], name))
+        return _named(name, cls, _load(cls.Params, self.protocols[name], name))
 
 
 def with_components(params: config.Params) -> Params:
