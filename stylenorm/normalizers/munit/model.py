@@ -28,8 +28,8 @@ import torch.nn.functional as F
 
 from stylenorm.normalizers.munit.config import MUNITFit
 from stylenorm.normalizers.munit.networks import MUNITGenerator
-from stylenorm.translators.base import TranslatorModel
-from stylenorm.translators.blocks import MultiScaleDiscriminatorPair, init_weights, lsgan_discriminator_losses, lsgan_loss
+from stylenorm.translators.blocks import MultiScaleDiscriminatorPair, init_weights
+from stylenorm.translators.lsgan_pair import LSGANPairModel
 
 
 def build_generator(cfg: MUNITFit) -> MUNITGenerator:
@@ -46,12 +46,12 @@ def build_discriminators(cfg: MUNITFit) -> MultiScaleDiscriminatorPair:
     return net
 
 
-class MUNITModel(TranslatorModel):
+class MUNITModel(LSGANPairModel):
     """netG (E^c, E^s, G of both domains) and netD (D_1, D_2), Adam with a step schedule each;
     ``self.noise`` draws the training style codes."""
 
-    model_names = ("G", "D")
     build_generator = staticmethod(build_generator)
+    build_discriminators = staticmethod(build_discriminators)
 
     def __init__(self, cfg: MUNITFit, device: torch.device, seed: int = 0, wrap=None):
         super().__init__(cfg, device, seed=seed, wrap=wrap)
@@ -62,27 +62,14 @@ class MUNITModel(TranslatorModel):
                            "loss_rec_c_A", "loss_rec_c_B", *(["loss_cycle_A", "loss_cycle_B"] if self.cycle else []),
                            "loss_G", "loss_D_A", "loss_D_B", "loss_D"]
 
-    def build_networks(self, cfg: MUNITFit) -> dict[str, torch.nn.Module]:
-        return {"G": build_generator(cfg), "D": build_discriminators(cfg)}
-
-    def build_optimizer(self, name: str, net: torch.nn.Module):
-        c = self.cfg
-        optimizer = torch.optim.Adam(net.parameters(), lr=c.lr, betas=(c.beta1, c.beta2), weight_decay=c.weight_decay)
-        return optimizer, torch.optim.lr_scheduler.StepLR(optimizer, c.lr_step_size, c.lr_gamma)
-
-    def forward(self) -> None:
-        with self._autocast():
-            self.out = self.trainG(self.real_A, self.real_B, generator=self.noise, cycle=self.cycle)
-
     def backward_G(self) -> None:
         w, o = self.cfg.loss, self.out
-        with self._autocast():
-            d_fake_A, d_fake_B = self.netD(o["fake_A"], o["fake_B"])  # unwrapped: no DDP sync for D here
+        adv_A, adv_B = self.adversarial_losses()
 
         def l1(x, y):
             return F.l1_loss(x.float(), y.float())
 
-        L = {"loss_G_adv_A": lsgan_loss(d_fake_A, 1.0), "loss_G_adv_B": lsgan_loss(d_fake_B, 1.0),
+        L = {"loss_G_adv_A": adv_A, "loss_G_adv_B": adv_B,
              "loss_rec_A": l1(o["rec_A"], self.real_A), "loss_rec_B": l1(o["rec_B"], self.real_B),
              "loss_rec_s_A": l1(o["s_rec_A"], o["s_A"]), "loss_rec_s_B": l1(o["s_rec_B"], o["s_B"]),
              "loss_rec_c_A": l1(o["c_rec_A"], o["c_A"]), "loss_rec_c_B": l1(o["c_rec_B"], o["c_B"])}
@@ -94,11 +81,3 @@ class MUNITModel(TranslatorModel):
         L["loss_G"] = total
         total.backward()
         self.losses.update(L)
-
-    def backward_D(self) -> None:
-        o = self.out
-        loss_D_A, loss_D_B = lsgan_discriminator_losses(self.trainD, o["fake_A"], self.real_A, o["fake_B"], self.real_B,
-                                                        self._autocast())
-        loss_D = self.cfg.loss.gan_w * (loss_D_A + loss_D_B)
-        loss_D.backward()
-        self.losses.update(loss_D_A=loss_D_A, loss_D_B=loss_D_B, loss_D=loss_D)

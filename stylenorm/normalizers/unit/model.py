@@ -29,8 +29,8 @@ import torch.nn.functional as F
 
 from stylenorm.normalizers.unit.config import UNITFit
 from stylenorm.normalizers.unit.networks import UNITGenerator, kl_loss
-from stylenorm.translators.base import TranslatorModel
-from stylenorm.translators.blocks import MultiScaleDiscriminatorPair, init_weights, lsgan_discriminator_losses, lsgan_loss
+from stylenorm.translators.blocks import MultiScaleDiscriminatorPair, init_weights
+from stylenorm.translators.lsgan_pair import LSGANPairModel
 
 
 def build_generator(cfg: UNITFit) -> UNITGenerator:
@@ -47,12 +47,12 @@ def build_discriminators(cfg: UNITFit) -> MultiScaleDiscriminatorPair:
     return net
 
 
-class UNITModel(TranslatorModel):
+class UNITModel(LSGANPairModel):
     """netG (E1, E2, G1, G2 + shared blocks) and netD (D1, D2), Adam with a step schedule each;
     ``self.noise`` draws the latent noise."""
 
-    model_names = ("G", "D")
     build_generator = staticmethod(build_generator)
+    build_discriminators = staticmethod(build_discriminators)
 
     def __init__(self, cfg: UNITFit, device: torch.device, seed: int = 0, wrap=None):
         super().__init__(cfg, device, seed=seed, wrap=wrap)
@@ -64,24 +64,11 @@ class UNITModel(TranslatorModel):
         self.loss_names = ["loss_G_adv_A", "loss_G_adv_B", "loss_rec_A", "loss_rec_B", "loss_kl_A", "loss_kl_B", *cyc, "loss_G",
                            "loss_D_A", "loss_D_B", "loss_D"]
 
-    def build_networks(self, cfg: UNITFit) -> dict[str, torch.nn.Module]:
-        return {"G": build_generator(cfg), "D": build_discriminators(cfg)}
-
-    def build_optimizer(self, name: str, net: torch.nn.Module):
-        c = self.cfg
-        optimizer = torch.optim.Adam(net.parameters(), lr=c.lr, betas=(c.beta1, c.beta2), weight_decay=c.weight_decay)
-        return optimizer, torch.optim.lr_scheduler.StepLR(optimizer, c.lr_step_size, c.lr_gamma)
-
-    def forward(self) -> None:
-        with self._autocast():
-            self.out = self.trainG(self.real_A, self.real_B, generator=self.noise, cycle=self.cycle)
-
     def backward_G(self) -> None:
         w, o = self.cfg.loss, self.out
-        with self._autocast():
-            d_fake_A, d_fake_B = self.netD(o["fake_A"], o["fake_B"])  # unwrapped: no DDP sync for D here
+        adv_A, adv_B = self.adversarial_losses()
         L = {
-            "loss_G_adv_A": lsgan_loss(d_fake_A, 1.0), "loss_G_adv_B": lsgan_loss(d_fake_B, 1.0),
+            "loss_G_adv_A": adv_A, "loss_G_adv_B": adv_B,
             "loss_rec_A": F.l1_loss(o["rec_A"].float(), self.real_A), "loss_rec_B": F.l1_loss(o["rec_B"].float(), self.real_B),
             "loss_kl_A": kl_loss(o["mu_A"]), "loss_kl_B": kl_loss(o["mu_B"]),
         }
@@ -95,11 +82,3 @@ class UNITModel(TranslatorModel):
         L["loss_G"] = total
         total.backward()
         self.losses.update(L)
-
-    def backward_D(self) -> None:
-        o = self.out
-        loss_D_A, loss_D_B = lsgan_discriminator_losses(self.trainD, o["fake_A"], self.real_A, o["fake_B"], self.real_B,
-                                                        self._autocast())
-        loss_D = self.cfg.loss.gan_w * (loss_D_A + loss_D_B)
-        loss_D.backward()
-        self.losses.update(loss_D_A=loss_D_A, loss_D_B=loss_D_B, loss_D=loss_D)
