@@ -468,7 +468,8 @@ def _stages(full: bool = False, persist: bool = False):
     """Every stage of the repository's dvc.yaml as DVC resolves it (matrix cells included), by name whatever
     the cwd: (name, cmd, deps, outs); ``full``: with every protocol, normalizer and oracle in the grid (a copy
     of dvc.yaml beside an edited params.yaml), so that no stage is checked only when a user turns it on;
-    ``persist``: outs lists only the stage's `persist: true` outputs."""
+    ``persist``: outs lists only the outputs that keep DVC from saving the stage's run in its run cache
+    (`persist: true`, or `cache: false` and neither a metric nor a plot)."""
     from dvc.repo import Repo
     root = REPO
     if full:
@@ -483,7 +484,7 @@ def _stages(full: bool = False, persist: bool = False):
         (root / "params.yaml").write_text(yaml.safe_dump(params))
     try:
         with Repo(str(root)) as r:
-            return [(s.name, s.cmd, [d.def_path for d in s.deps], [o.def_path for o in s.outs if o.persist or not persist])
+            return [(s.name, s.cmd, [d.def_path for d in s.deps], [o.def_path for o in s.outs if not persist or o.persist or not (o.use_cache or o.is_metric or o.is_plot)])
                     for s in r.index.stages]
     finally:
         if full:
@@ -570,9 +571,11 @@ def test_dvc_metrics_show_on_the_committed_grid_fits_160_columns():
 
 
 def test_every_stage_is_run_cacheable():
-    """#23: no stage has a `persist` output (DVC's run cache skips such stages), in the full grid."""
-    persist = [f"{name}:{out}" for name, _, _, outs in _stages(full=True, persist=True) for out in outs]
-    assert not persist, persist
+    """#23: in the full grid, no stage but the report (seconds of tables, git-tracked) has an output that
+    keeps DVC from saving its run: a `persist` one, or a `cache: false` one that is neither a metric nor
+    a plot (DVC 3.67's Stage.run saves no run-cache entry then)."""
+    blocking = [f"{name}:{out}" for name, _, _, outs in _stages(full=True, persist=True) for out in outs if name != "report"]
+    assert not blocking, blocking
 
 
 def test_dvc_yaml_paths_match_the_library():
