@@ -6,7 +6,7 @@ Writes  models/normalizers/<normalizer>/seed<seed>/ (a translator's model.pt + c
         live/ losses and image grids; resolved.yaml for every normalizer);
         models/normalizers_work/<normalizer>/seed<seed>/ (resume point, kept between runs).
 Run     python -m stages.fit <normalizer> <seed>
-        torchrun --nproc_per_node=4 -m stages.fit unit 0     # several GPUs, DDP
+        dvc exp run -S base.nproc=4    # several GPUs, DDP: dvc.yaml runs python -m stylenorm.launch 4 stages.fit ...
 A killed translator resumes from its last checkpoint on the next ``dvc repro``.
 """
 from __future__ import annotations

@@ -10,7 +10,7 @@ Writes  models/seg/<protocol>/<normalizer>/seed<seed>/{model.pth, config.py};
         validation loss per interval); models/seg_work/<protocol>/<normalizer>/seed<seed>/ (MMEngine
         work_dir and resume checkpoint, kept between runs).
 Run     python -m stages.train_seg <protocol> <normalizer> <seed>
-        torchrun --nproc_per_node=4 -m stages.train_seg mixed identity 0   # several GPUs (MMEngine DDP)
+        dvc exp run -S base.nproc=4    # several GPUs (MMEngine DDP): python -m stylenorm.launch 4 stages.train_seg ...
 A killed run resumes from its last checkpoint on the next ``dvc repro`` (same weights at the end).
 """
 from __future__ import annotations

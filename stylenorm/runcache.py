@@ -2,7 +2,7 @@
 
 Every stage of dvc.yaml is run-cacheable, so a cell computed in one clone can be restored in another
 instead of trained again. ``dvc push --run-cache`` uploads the run cache's entries but not the objects
-of the outputs declared ``cache: false`` (metrics, plots, DVCLive logs): DVC collects what it pushes
+of the outputs declared ``cache: false`` (here plots: class frequencies, DVCLive's curves): DVC collects what it pushes
 from the stage definitions, which skip uncached outputs, while restoring an entry needs the object of
 every output it lists (DVC 3.67). This command pushes the entries, then every object they name. In the
 other clone, ``dvc repro --pull`` fetches the run cache and restores each stage whose entry matches.
@@ -20,7 +20,7 @@ def push(root: str = ".", remote: str | None = None) -> tuple[int, int]:
     from dvc.repo import Repo
     with Repo(root) as repo, repo.lock:
         entries = repo.stage_cache.push(remote)
-        used = repo.stage_cache.get_used_objs(entries)
+        used = repo.stage_cache.get_used_objs(entries, remote=remote, force=True)
         objs = set().union(*used.values()) if used else set()
         result = repo.cloud.push(objs, remote=remote)
         if result.failed:
@@ -34,9 +34,10 @@ def main() -> None:
     parser.add_argument("action", choices=["push"])
     parser.add_argument("-r", "--remote", help="DVC remote name (default: the default remote)")
     args = parser.parse_args()
+    from dvc.exceptions import DvcException
     try:
         entries, objects = push(remote=args.remote)
-    except Exception as err:  # DVC's errors name the remote or the path
+    except (DvcException, RuntimeError) as err:  # DVC's errors name the remote or the path
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
     print(f"pushed {entries} run-cache entries and {objects} objects")

@@ -13,7 +13,7 @@ this folder's modules (the loop, the base model, the data) and the model's own p
 translator's. Only a checkpoint with the same fingerprint is resumed, and with the same
 seed on CPU the result equals an uninterrupted run's; anything else starts from step 0.
 
-Several GPUs: launch the fit stage with ``torchrun --nproc_per_node=N -m stages.fit <normalizer> <seed>``;
+Several GPUs: ``base.nproc: N`` runs the fit stage under torchrun (``python -m stylenorm.launch N stages.fit ...``);
 each rank draws its own batches, DistributedDataParallel averages the gradients, rank 0 writes.
 """
 from __future__ import annotations
