@@ -461,7 +461,7 @@ def test_paper_profile_dry_run(repo):
     for stage in ("fetch@cityscapes", "fetch@gta5", "fit@unit-0", "normalize@unit-0-gta5", "train_seg@mixed-identity-0",
                   "train_seg@mixed-unit-1"):
         assert f"Running stage '{stage}'" in out, out
-    assert "> python -m stages.train_seg mixed identity 0" in out
+    assert "> python -m stylenorm.launch 1 stages.train_seg mixed identity 0" in out
     assert "deeplabv3plus_r101-d8" in (repo / "params.yaml").read_text()
     assert json.loads((repo / paths.fetch_report_path("gta5")).read_text())["source"] == "synthetic"  # nothing ran
 
