@@ -467,13 +467,14 @@ def test_paper_profile_dry_run(repo):
 
 
 # ----------------------------------------------------------------------------- what dvc.yaml declares
-def _stages(full: bool = False, persist: bool = False):
+def _stages(full: bool = False, unrestorable: bool = False):
     """Every stage of the repository's dvc.yaml as DVC resolves it (matrix cells included), by name whatever
     the cwd: (name, cmd, deps, outs); ``full``: with every protocol, normalizer and oracle in the grid (a copy
     of dvc.yaml beside an edited params.yaml), so that no stage is checked only when a user turns it on;
-    ``persist``: outs lists only the outputs that keep DVC from saving the stage's run in its run cache
-    (`persist: true`, or `cache: false` and neither a metric nor a plot)."""
+    ``unrestorable``: only the stages DVC's run cache cannot hold (``stylenorm.dispatch.restorable``)."""
     from dvc.repo import Repo
+
+    from stylenorm.dispatch import restorable
     root = REPO
     if full:
         from stylenorm import normalizers, protocols
@@ -487,8 +488,8 @@ def _stages(full: bool = False, persist: bool = False):
         (root / "params.yaml").write_text(yaml.safe_dump(params))
     try:
         with Repo(str(root)) as r:
-            return [(s.name, s.cmd, [d.def_path for d in s.deps], [o.def_path for o in s.outs if not persist or o.persist or not (o.use_cache or o.is_metric or o.is_plot)])
-                    for s in r.index.stages]
+            return [(s.name, s.cmd, [d.def_path for d in s.deps], [o.def_path for o in s.outs])
+                    for s in r.index.stages if not (unrestorable and restorable(s))]
     finally:
         if full:
             shutil.rmtree(root)
@@ -577,7 +578,7 @@ def test_every_stage_is_run_cacheable():
     """#23: in the full grid, no stage but the report (seconds of tables, git-tracked) has an output that
     keeps DVC from saving its run: a `persist` one, or a `cache: false` one that is neither a metric nor
     a plot (DVC 3.67's Stage.run saves no run-cache entry then)."""
-    blocking = [f"{name}:{out}" for name, _, _, outs in _stages(full=True, persist=True) for out in outs if name != "report"]
+    blocking = [name for name, *_ in _stages(full=True, unrestorable=True) if name != "report"]
     assert not blocking, blocking
 
 
