@@ -150,11 +150,33 @@ CANDIDATES += [
     Candidate("cached-quarter-d8-b16-i350-lr0.02", "cached-quarter-d8-b16-i300-lr0.02 for 350 its", batch_size=16,
               iterations=350, **{**CACHED, "config": QUARTER, "lr": 2e-2}),
 ]
+# Longer schedules, smaller batches, OHEM and larger scenes: first run for their validation quality on a GPU
+# (``--device cuda``: quality against iterations only, no CPU figure), then the promising ones on this CPU.
+OHEM = f"{CONFIG_DIR}/deeplabv3plus_r18q-d8_1xb16-onecycle-ohem-cpu_stylenorm-64x128.py"
+Q = {**CACHED, "config": QUARTER, "lr": 2e-2}
+CANDIDATES += [
+    *(Candidate(f"cached-quarter-d8-b16-i{n}-lr0.02", f"cached-quarter-d8-b16-i350-lr0.02 for {n} its", batch_size=16,
+                iterations=n, **Q) for n in (500, 700, 1000, 1500)),
+    *(Candidate(f"cached-quarter-d8-b8-i{n}-lr0.02", f"cached-quarter-d8-b16-i350-lr0.02 at batch 8 for {n} its", batch_size=8,
+                iterations=n, **Q) for n in (700, 1000, 1400)),
+    Candidate("cached-quarter-d8-b16-i700-lr0.04", "cached-quarter-d8-b16-i700-lr0.02 at a peak lr of 0.04",
+              batch_size=16, iterations=700, **{**Q, "lr": 4e-2}),
+    Candidate("cached-d8-b16-i700-lr0.02", "cached-quarter-d8-b16-i700-lr0.02 at half width (32 base channels)",
+              batch_size=16, iterations=700, **{**Q, "config": ONECYCLE}),
+    Candidate("cached-quarter-d8-ohem-b16-i700-lr0.02", "cached-quarter-d8-b16-i700-lr0.02 with OHEM in the decode "
+              "head's loss", batch_size=16, iterations=700, **{**Q, "config": OHEM}),
+    Candidate("cached-quarter-d8-ohem-b16-i350-lr0.02", "cached-quarter-d8-b16-i350-lr0.02 with OHEM in the decode "
+              "head's loss", batch_size=16, iterations=350, **{**Q, "config": OHEM}),
+    Candidate("cached-quarter-d8-s256-b8-i700-lr0.02", "cached-quarter-d8-b8-i700-lr0.02 on whole 256x128 scenes "
+              "(4x the pixels)", batch_size=8, iterations=700, **{**Q, "img_scale": (256, 128), "crop_size": (128, 256)}),
+]
 BY_NAME = {c.name: c for c in CANDIDATES}
 
 
 def git_commit() -> str:
     sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    if not sha and (ROOT / ".gpu" / "commit").exists():  # a GPU machine gets no .git: the commit sent with it
+        return (ROOT / ".gpu" / "commit").read_text().strip()[:7]
     dirty = subprocess.run(["git", "status", "--porcelain", "--", "benchmarks", "configs", "stylenorm", "params.yaml"],
                            cwd=ROOT, capture_output=True, text=True).stdout.strip()
     return sha + ("+uncommitted code" if dirty else "")
@@ -215,6 +237,7 @@ def run_cell(name: str, seed: int, out_json: Path, threads: int | None) -> None:
     params = load_params()
     if params.base.device == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    on_gpu = params.base.device != "cpu" and torch.cuda.is_available()
     seg = cand.seg(params.seg)
     seg = dataclasses.replace(seg, val_loss_every=max(1, seg.iterations // 2), checkpoint_every=seg.iterations)
     protocol = Mixed()
@@ -259,7 +282,8 @@ def run_cell(name: str, seed: int, out_json: Path, threads: int | None) -> None:
         iou=iou, train_cpu_main_s=train_cpu, train_wall_s=train_wall, eval_cpu_s=eval_cpu, eval_wall_s=eval_wall,
         process_cpu_s=time.process_time() - t_start, forward_flops=flops, torch_threads=threads,
         num_workers=params.base.num_workers, loadavg_before=list(load), classes=list(labels.CLASSES),
-        matmul_gflops=limit)
+        matmul_gflops=limit, device="cuda" if on_gpu else "cpu",
+        device_name=torch.cuda.get_device_name() if on_gpu else cpu_model())
     out_json.write_text(json.dumps(out, indent=1))
 
 
@@ -334,6 +358,22 @@ def table(results: dict, budget: float | None) -> list[str]:
     return lines
 
 
+def gpu_table(results: dict) -> list[str]:
+    """Rows run with ``base.device: cuda``: validation quality against the schedule; their times are a GPU's."""
+    head = ("| candidate | config | scale (w x h) | batch | iters | lr | val mIoU Cityscapes | val mIoU GTA5 | average "
+            "| classes > 0.05 (CS / GTA5) | train wall s (GPU) | device |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for name in [c.name for c in CANDIDATES if c.name in results]:
+        r = results[name]
+        m, learned = r["miou"], r["learned"]
+        lines.append(
+            f"| {name} | {Path(r['config']).name} | {r['img_scale'][0]}x{r['img_scale'][1]} | {r['batch_size']} "
+            f"| {r['iterations']} | {r['lr']:g} | {m['Cityscapes']:.3f} | {m['GTA5']:.3f} "
+            f"| {(m['Cityscapes'] + m['GTA5']) / 2:.3f} | {learned['Cityscapes']} / {learned['GTA5']} "
+            f"| {r['train_wall_s']:.0f} | {r['device_name']} |")
+    return lines
+
+
 def per_class(r: dict) -> list[str]:
     lines = ["| class | " + " | ".join(f"val IoU {c}" for c in COLUMNS) + " |", "|---|" + "---|" * len(COLUMNS)]
     for cls in r["classes"]:
@@ -347,6 +387,8 @@ def main() -> None:
     parser.add_argument("--only", action="append", choices=list(BY_NAME), help="run only this candidate (repeatable)")
     parser.add_argument("--seed", type=int, default=0, help="the cell's training seed")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "seg_candidates.json")
+    parser.add_argument("--gpu-cache", type=Path, help="JSON of rows run with base.device cuda (quality only): "
+                        "written there by a run on a GPU, read beside --cache by --report")
     parser.add_argument("--write", type=Path, help="write the results as Markdown here (results/seg_candidates.md)")
     parser.add_argument("--threads", type=int, help="torch threads for training, scoring and the matmul "
                         "(default: torch's, one per core)")
@@ -367,13 +409,22 @@ def main() -> None:
     print(f"CPU: {cpu}\ncommit {git_commit()}; load average (1, 5, 15 min) {os.getloadavg()}", flush=True)
     results = json.loads(args.cache.read_text()) if args.cache.exists() else {}
     results = {k: v for k, v in results.items() if v.get("seed") == args.seed}
+    gpu_results = {}
+    if args.gpu_cache and args.gpu_cache.exists():  # quality-only rows from a GPU machine
+        gpu_results = {k: v for k, v in json.loads(args.gpu_cache.read_text()).items() if v.get("seed") == args.seed}
     log_dir = Path(tempfile.mkdtemp(prefix="seg_candidates_"))
     for name in [] if args.report else args.only or [c.name for c in CANDIDATES]:
-        results[name] = run_candidate(name, args.seed, log_dir, args.threads)
-        args.cache.write_text(json.dumps(results, indent=1))
+        r = run_candidate(name, args.seed, log_dir, args.threads)
+        (gpu_results if r["device"] == "cuda" else results)[name] = r
+        if r["device"] == "cuda":
+            (args.gpu_cache or args.cache).write_text(json.dumps(gpu_results, indent=1))
+        else:
+            args.cache.write_text(json.dumps(results, indent=1))
     best, budget = best_within_budget(results)
     lines = table(results, budget)
     print("\n" + "\n".join(lines))
+    if gpu_results:
+        print("\nOn a GPU (validation quality against the schedule only):\n" + "\n".join(gpu_table(gpu_results)))
     report = []
     if best is not None:
         import torch
@@ -398,7 +449,8 @@ def main() -> None:
         ]
         print("\n" + "\n".join(report))
     if args.write:
-        commits = sorted({(r["commit"], r["command"]) for r in results.values()})
+        every = {**results, **{f"{k} (GPU)": v for k, v in gpu_results.items()}}
+        commits = sorted({(r["commit"], r["command"]) for r in every.values()})
         text = [
             "# Candidate default segmenters (issue 18, part 1)",
             "",
@@ -420,13 +472,25 @@ def main() -> None:
             *report,
             "",
         ]
+        if gpu_results:
+            text += [
+                "## Validation quality against the schedule, on a GPU",
+                "",
+                "The same cells run with `base.device: cuda` on a GPU machine, to see how far longer schedules, "
+                "smaller batches, OHEM or larger scenes take validation quality before paying for them in CPU time "
+                "here. Their times are the GPU's and say nothing of the CPU budget; GPU convolutions are not "
+                "bit-identical to the CPU's, so a row run on both differs a little.",
+                "",
+                *gpu_table(gpu_results),
+                "",
+            ]
         if best is not None:
             text += [f"Per-class validation IoU of {best}:", "", *per_class(results[best]), ""]
         text += ["Commands and commits (each candidate's row ran the pipeline code of its commit: rows before 711ae36 with build_config's own PolyLR floor and validation-loss pipeline):", ""]
-        text += [f"- `{cmd}` at `{commit}`: " + ", ".join(n for n, r in results.items()
+        text += [f"- `{cmd}` at `{commit}`: " + ", ".join(n for n, r in every.items()
                                                         if (r["commit"], r["command"]) == (commit, cmd))
                  for commit, cmd in commits]
-        missing = [c.name for c in CANDIDATES if c.name not in results]
+        missing = [c.name for c in CANDIDATES if c.name not in every and c.name not in gpu_results]
         if missing:
             text += ["", "Defined but without a result (not run, or stopped before it finished): " + ", ".join(missing) + "."]
         text += ["", "Load average (1 min) before each candidate's training: " + ", ".join(
