@@ -170,6 +170,12 @@ CANDIDATES += [
     Candidate("cached-quarter-d8-s256-b8-i700-lr0.02", "cached-quarter-d8-b8-i700-lr0.02 on whole 256x128 scenes "
               "(4x the pixels)", batch_size=8, iterations=700, **{**Q, "img_scale": (256, 128), "crop_size": (128, 256)}),
 ]
+D16_256 = f"{CONFIG_DIR}/deeplabv3plus_r18q-d16_1xb8-onecycle-cpu_stylenorm-128x256.py"
+CANDIDATES += [
+    *(Candidate(f"cached-quarter-d16-s256-b8-i{n}-lr0.02", f"the quarter-width network at output stride 16 on whole "
+                f"256x128 scenes, batch 8 x {n} its", batch_size=8, iterations=n,
+                **{**Q, "config": D16_256, "img_scale": (256, 128), "crop_size": (128, 256)}) for n in (500, 700)),
+]
 BY_NAME = {c.name: c for c in CANDIDATES}
 
 

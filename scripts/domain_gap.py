@@ -6,13 +6,22 @@ constant predictor (every pixel = the most frequent training class). A real gap
 shows as in-domain mIoU well above cross-domain mIoU. Reads the outputs of
 ``dvc repro`` (data/sampled, data/unified, data/splits); prints a table and JSON.
 
-Run: python scripts/domain_gap.py [--steps 600] [--downscale 4]
+``--pooled`` instead trains one model on both domains' train splits together (the ``mixed`` protocol's
+identity cell) and scores it on each domain's validation split, both against labels resized to the
+input size (nearest, as above) and, as the pipeline scores, against the full-size labels (logits
+resized bilinearly): the level the default segmenter's validation figures
+(benchmarks/bench_seg_candidates.py) can be set against.
+
+Run: python scripts/domain_gap.py [--steps 600] [--downscale 4] [--pooled] [--threads N] [--json PATH]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -86,8 +95,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--downscale", type=int, default=4, help="images are resized to (512/d) x (256/d)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pooled", action="store_true", help="one model on both domains' train splits, "
+                        "scored on each domain's val split")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    parser.add_argument("--json", type=Path, help="also write the result here, with the command and commit")
     args = parser.parse_args()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    torch.set_num_threads(args.threads or max(1, torch.get_num_threads()))
+    if args.pooled:
+        return pooled(args)
     data = {(d, s): load(d, s, args.downscale) for d in DOMAINS for s in ("train", "test")}
     result = {}
     for src in DOMAINS:
@@ -104,6 +119,35 @@ def main() -> None:
         row = "".join(f"{result[src][t]['mIoU']:>{18 if t == 'cityscapes' else 12}.3f}" for t in DOMAINS)
         print(f"{src:<12}{row}   ({result[src][src]['constant_mIoU']:.3f})")
     print(json.dumps(result, indent=2))
+
+
+def pooled(args) -> None:
+    train_sets = [load(d, "train", args.downscale) for d in DOMAINS]
+    x, y = torch.cat([t[0] for t in train_sets]), torch.cat([t[1] for t in train_sets])
+    start = time.time()
+    model = train(x, y, steps=args.steps, seed=args.seed)
+    result = {"train_seconds": round(time.time() - start, 1), "steps": args.steps, "threads": torch.get_num_threads()}
+    for d in DOMAINS:
+        xv, yv = load(d, "val", args.downscale)
+        ids = pd.read_csv(paths.splits_dir(d) / "val.csv", dtype={"id": str}).id
+        conf_low, conf_full = 0, 0
+        with torch.inference_mode():
+            for k, i in enumerate(ids):
+                logits = model(xv[k:k + 1])
+                conf_low = conf_low + confusion_matrix(logits.argmax(1).numpy(), yv[k:k + 1].numpy())
+                full = np.asarray(Image.open(paths.unified_dir(d) / paths.LABELS / f"{i}.png"))
+                up = F.interpolate(logits, size=full.shape, mode="bilinear", align_corners=False).argmax(1)
+                conf_full = conf_full + confusion_matrix(up.numpy(), full[None])
+        for name, conf in (("labels at the input size", conf_low), ("labels at full size", conf_full)):
+            s = summarize(conf)
+            result.setdefault(d, {})[name] = {
+                "val_mIoU": round(s["mIoU"], 4),
+                "classes_above_0.05": sum(v is not None and v > 0.05 for v in s["IoU"].values())}
+    result["command"] = "python scripts/domain_gap.py " + " ".join(sys.argv[1:])
+    result["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -36,20 +36,24 @@ p = yaml.load(Path("params.yaml"))
 p["base"].update(device="cuda", num_workers=4)
 yaml.dump(p, Path("params.yaml"))
 EOF2
+pids=()  # a bare `wait` would also wait for the log's tee (bash waits for process substitutions too)
 for d in cityscapes gta5; do
     (python -m stages.fetch $d && python -m stages.unify_labels $d && python -m stages.split $d) > "$OUT/data_$d.log" 2>&1 &
+    pids+=($!)
 done
-wait || { tail "$OUT"/data_*.log; exit 1; }
+for p in "${pids[@]}"; do wait "$p" || { tail -n 5 "$OUT"/data_*.log; exit 1; }; done
 python -m stages.normalize identity 0 gta5 > "$OUT/data_normalize.log" 2>&1 || { tail "$OUT/data_normalize.log"; exit 1; }
 echo "data ready (${SECONDS} s)"
 names=("$@")
+pids=()
 for k in $(seq 0 $((STREAMS - 1))); do
     only=()
     for i in "${!names[@]}"; do [ $((i % STREAMS)) -eq "$k" ] && only+=(--only "${names[$i]}"); done
     [ ${#only[@]} -gt 0 ] || continue
     timeout $((DEADLINE - SECONDS)) python benchmarks/bench_seg_candidates.py --threads 4 "${only[@]}" \
         --gpu-cache "$OUT/seg_gpu_$k.json" > "$OUT/stream_$k.log" 2>&1 &
+    pids+=($!)
 done
-wait
+for p in "${pids[@]}"; do wait "$p"; done
 grep -h "val mIoU\|^| cached\|failed" "$OUT"/stream_*.log | sort -u
 echo "done (${SECONDS} s)"
