@@ -175,6 +175,15 @@ CANDIDATES += [
     *(Candidate(f"cached-quarter-d16-s256-b8-i{n}-lr0.02", f"the quarter-width network at output stride 16 on whole "
                 f"256x128 scenes, batch 8 x {n} its", batch_size=8, iterations=n,
                 **{**Q, "config": D16_256, "img_scale": (256, 128), "crop_size": (128, 256)}) for n in (500, 700)),
+    Candidate("cached-quarter-d8-b8-i600-lr0.02", "cached-quarter-d8-b16-i350-lr0.02 at batch 8 for 600 its",
+              batch_size=8, iterations=600, **Q),
+    Candidate("cached-quarter-d8-b8-i600-lr0.01", "cached-quarter-d8-b8-i600-lr0.02 at a peak lr of 0.01",
+              batch_size=8, iterations=600, **{**Q, "lr": 1e-2}),
+    Candidate("cached-eighth-d4-b16-i350-lr0.02", "cached-quarter-d8-b16-i350-lr0.02 with the ResNet-18 at an eighth of "
+              "the width and output stride 4 (every stage at a quarter of the scene's side, as the five-layer FCN)",
+              batch_size=16, iterations=350, **{**Q, "config": f"{CONFIG_DIR}/deeplabv3plus_r18e-d4_1xb16-onecycle-cpu_stylenorm-64x128.py"}),
+    Candidate("cached-eighth-d4-b8-i600-lr0.02", "cached-eighth-d4-b16-i350-lr0.02 at batch 8 for 600 its",
+              batch_size=8, iterations=600, **{**Q, "config": f"{CONFIG_DIR}/deeplabv3plus_r18e-d4_1xb16-onecycle-cpu_stylenorm-64x128.py"}),
 ]
 BY_NAME = {c.name: c for c in CANDIDATES}
 
@@ -478,6 +487,19 @@ def main() -> None:
             *report,
             "",
         ]
+        fcn = ROOT / "results" / "fcn_pooled_val.json"
+        if fcn.exists():  # the reference the issue sets: the five-layer FCN, on this very cell and split
+            f = json.loads(fcn.read_text())
+            full = {d: f[d]["labels at full size"] for d in ("cityscapes", "gta5")}
+            text += [
+                "Reference on the same cell: scripts/domain_gap.py's five-layer FCN (AdamW, one-cycle, batch 16, "
+                "128x64 scenes) trained on both training splits together and scored on the same validation splits "
+                f"against full-size labels: val mIoU Cityscapes {full['cityscapes']['val_mIoU']:.3f}, GTA5 "
+                f"{full['gta5']['val_mIoU']:.3f}, classes > 0.05: {full['cityscapes']['classes_above_0.05']} / "
+                f"{full['gta5']['classes_above_0.05']}, {f['steps']} steps in {f['train_seconds']:.0f} s of training "
+                f"at {f['threads']} torch thread(s) (`{f['command']}` at `{f['commit']}`).",
+                "",
+            ]
         if gpu_results:
             text += [
                 "## Validation quality against the schedule, on a GPU",
