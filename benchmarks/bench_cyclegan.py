@@ -23,13 +23,13 @@ import dataclasses
 import importlib
 import os
 import random
-import statistics
 import subprocess
 import sys
 import time
 
 import torch
 
+from _paired import alternate, ours_against_authors
 from stylenorm.normalizers.cyclegan.config import CycleGANFit
 from stylenorm.normalizers.cyclegan.model import CycleGANModel
 
@@ -105,18 +105,8 @@ def compare_authors(cfg: CycleGANFit, repo: str, warmup: int, steps: int) -> dic
         ours.set_input(a, b)
         ours.optimize_parameters()
 
-    times: dict[str, list[float]] = {"ours": [], "authors": []}
-    for i in range(warmup + steps):
-        order = [("authors", authors_step), ("ours", our_step)]
-        for name, step in order if i % 2 == 0 else order[::-1]:
-            start = time.perf_counter()
-            step()
-            if i >= warmup:
-                times[name].append(time.perf_counter() - start)
-    ratios = [o / t for o, t in zip(times["ours"], times["authors"])]
-    return {"ours": statistics.median(times["ours"]), "authors": statistics.median(times["authors"]),
-            "ratio": statistics.median(ratios), "low": min(ratios), "high": max(ratios),
-            "n_ours": n_params(ours.netG, ours.netD),
+    times = alternate({"authors": authors_step, "ours": our_step}, warmup, steps)
+    return {**ours_against_authors(times), "n_ours": n_params(ours.netG, ours.netD),
             "n_authors": n_params(theirs.netG_A, theirs.netG_B, theirs.netD_A, theirs.netD_B)}
 
 

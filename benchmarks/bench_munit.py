@@ -28,12 +28,12 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 import types
 
 import torch
 import yaml
 
+from _paired import alternate, ours_against_authors
 from stylenorm.config import from_dict
 from stylenorm.normalizers.munit.config import MUNITFit
 from stylenorm.normalizers.munit.model import MUNITModel
@@ -134,28 +134,12 @@ def authors_step(cfg: MUNITFit, repo: str):
     return trainer, step
 
 
-def alternate(steps: dict, warmup: int, n: int) -> dict[str, list[float]]:
-    """Seconds of each named step, run in ABBA order (the first name first on even rounds, last on odd ones)."""
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    order = list(steps.items())
-    for i in range(warmup + n):
-        for name, step in order if i % 2 == 0 else order[::-1]:
-            start = time.perf_counter()
-            step()
-            if i >= warmup:
-                times[name].append(time.perf_counter() - start)
-    return times
-
-
 def compare_authors(cfg: MUNITFit, repo: str, warmup: int, steps: int) -> dict:
     torch.manual_seed(0)
     theirs, their_step = authors_step(cfg, repo)
     ours, mine = our_step(cfg)
     times = alternate({"authors": their_step, "ours": mine}, warmup, steps)
-    ratios = [o / t for o, t in zip(times["ours"], times["authors"])]
-    return {"ours": statistics.median(times["ours"]), "authors": statistics.median(times["authors"]),
-            "ratio": statistics.median(ratios), "low": min(ratios), "high": max(ratios),
-            "n_ours": n_params(ours.netG, ours.netD),
+    return {**ours_against_authors(times), "n_ours": n_params(ours.netG, ours.netD),
             "n_authors": n_params(theirs.gen_a, theirs.gen_b, theirs.dis_a, theirs.dis_b)}
 
 
