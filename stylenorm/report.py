@@ -184,14 +184,31 @@ def grid_table(cells: dict[str, dict[int, dict]], table_rows: dict[str, tuple[st
     return table
 
 
+def tuning_columns(protocol) -> dict[str, str]:
+    """The columns whose validation score may steer tuning (``summary/<protocol>/val/``): sets of the domains
+    the protocol's cells train on, and ``average`` / ``pooled`` when all of its pooled sets are such; a
+    held-out domain's validation score would be oracle tuning."""
+    trained = {s.domain for s in protocol.train_sets("", 0, "val")}
+    ok = {k for k, s in protocol.test_sets("", 0, split="val").items() if s.domain in trained}
+    combined = ("average", "pooled") if protocol.pooled and set(protocol.pooled) <= ok else ()
+    return {c: k for c, k in protocol.columns().items() if k in ok or k in combined}
+
+
 def summary_metrics(protocol_name: str, table: dict, cells: dict[str, dict[int, dict]], protocol) -> dict[Path, dict]:
     """What `dvc metrics show` and `dvc metrics diff` compare, one small file per row and per cell (so the
     view stays narrow): a row's mean mIoU per column and its paired difference from identity
-    (summary/<protocol>/<row>.json), each cell's mIoU per column (summary/<protocol>/cells/<row>-seed<k>.json).
-    Per-class IoU, intervals and p-values stay in the cells' evaluate outputs and in table.json."""
+    (summary/<protocol>/<row>.json), each cell's mIoU per column (summary/<protocol>/cells/<row>-seed<k>.json),
+    and, for tuning, a row's mean validation mIoU on the protocol's tuning columns (summary/<protocol>/val/
+    <row>.json, under the same keys: rows, not columns). Per-class IoU, intervals and p-values stay in the
+    cells' evaluate outputs and in table.json."""
     keys = {**protocol.columns(), **protocol.extra_columns()}
+    tuning = tuning_columns(protocol)
     out = {}
     for row, by_col in table.items():
+        val = [cell["val"]["mIoU"] for cell in cells[row].values() if "val" in cell]
+        if row != ORACLE and val and len(val) == len(cells[row]):
+            out[paths.SUMMARY_DIR / protocol_name / "val" / f"{row}.json"] = {
+                "mIoU": {c: float(np.mean([v[k] for v in val])) for c, k in tuning.items() if all(k in v for v in val)}}
         summary = {"mIoU": {c: r["mean"] for c, r in by_col.items()}}
         delta = {c: r["delta_vs_identity"] for c, r in by_col.items() if "delta_vs_identity" in r}
         out[paths.SUMMARY_DIR / protocol_name / f"{row}.json"] = {**summary, **({"delta": delta} if delta else {})}

@@ -242,12 +242,16 @@ def test_dvc_metrics_views_fit_a_160_column_terminal(repo):
     columns; counters, timings, per-class IoU and training logs are outputs opened on purpose."""
     shown = dvc("metrics", "show", cwd=repo)
     listed = [line.split()[0] for line in shown.splitlines()[1:] if line.strip()]
-    assert set(listed) == {f"metrics/summary/mixed/{n}.json" for n in ("identity", "unit")} | \
+    assert set(listed) == {f"metrics/summary/mixed/{d}{n}.json" for n in ("identity", "unit") for d in ("", "val/")} | \
         {f"metrics/summary/mixed/cells/{n}-seed{k}.json" for n, k in GRID}, shown
     assert shown.splitlines()[0].split()[1:] == ["delta.Average", "delta.Cityscapes", "delta.GTA5", "mIoU.Average",
                                                  "mIoU.Cityscapes", "mIoU.GTA5"], shown
     cell = json.loads((repo / paths.SUMMARY_DIR / "mixed" / "cells" / "unit-seed1.json").read_text())
     assert cell["mIoU"]["GTA5"] == json.loads((repo / paths.eval_metrics_path("mixed", "unit", 1)).read_text())["mIoU"]["gta5_normalized"]
+    val = json.loads((repo / paths.SUMMARY_DIR / "mixed" / "val" / "unit.json").read_text())  # tuning: validation only
+    assert val["mIoU"]["GTA5"] == pytest.approx(sum(
+        json.loads((repo / paths.eval_metrics_path("mixed", "unit", k)).read_text())["val"]["mIoU"]["gta5_normalized"]
+        for n, k in GRID if n == "unit") / sum(n == "unit" for n, _ in GRID))
     row = json.loads((repo / paths.SUMMARY_DIR / "mixed" / "unit.json").read_text())
     table = json.loads((repo / paths.TABLE_JSON).read_text())["mixed"]["unit"]
     assert row == {"mIoU": {c: table[c]["mean"] for c in ("Cityscapes", "GTA5", "Average")},

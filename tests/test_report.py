@@ -14,7 +14,7 @@ from scipy import stats
 from stylenorm import paths
 from stylenorm.protocols.mixed import Mixed
 from stylenorm.report import (class_delta_rows, classes_learned, display_name, grid_table, load_cells, markdown,
-                              set_domains)
+                              set_domains, summary_metrics, tuning_columns)
 from tests.test_statistics import T975_DF2, _holm_by_hand, _seeds_by_hand
 
 MIXED = Mixed()
@@ -223,3 +223,35 @@ def test_per_class_delta_csv_is_a_declared_plot_of_the_report():
     top = yaml.safe_load((REPO / "dvc.yaml").read_text())["plots"]
     assert not any("plots/per_class_iou/" in json.dumps(p) for p in top)
 
+
+
+VAL_CITY = {"identity": [0.40, 0.42, 0.38], "unit": [0.41, 0.39, 0.37], "fda": [0.44, 0.43, 0.45]}
+
+
+def test_validation_means_are_declared_metrics_for_tuning(grid):
+    """#20: a user tuning with `dvc exp run -S seg.lr=...` compares validation mIoU through `dvc metrics diff`
+    (summary/<protocol>/val/<row>.json: each column's mean over seeds), never the test table; the files
+    use the test summaries' keys, so `dvc metrics show` gains rows, not columns."""
+    cells, table = grid
+    for n in NAMES:
+        for s, cell in cells[n].items():
+            cell["val"] = {"mIoU": {"cityscapes": VAL_CITY[n][s], "gta5_normalized": 0.5 + s / 100,
+                                    "average": (VAL_CITY[n][s] + 0.5 + s / 100) / 2}}
+    out = summary_metrics("mixed", table, cells, MIXED)
+    val = out[paths.SUMMARY_DIR / "mixed" / "val" / "fda.json"]
+    assert val["mIoU"]["Cityscapes"] == pytest.approx(np.mean(VAL_CITY["fda"]))
+    assert val["mIoU"]["GTA5"] == pytest.approx(0.51)
+    assert set(val["mIoU"]) == {"Cityscapes", "GTA5", "Average"}
+    assert set(val) == {"mIoU"}  # no delta: a tuning read-out, not a comparison
+    test_keys = {k for f, v in out.items() if "val" not in f.parts for k in v["mIoU"]}
+    assert set(val["mIoU"]) <= test_keys
+
+
+def test_source_only_tunes_on_the_source_alone(tmp_path):
+    """Under source_only the target's validation score is oracle tuning: only the source's column is a
+    tuning column; under mixed both training domains (and their average) are."""
+    assert tuning_columns(MIXED) == {"Cityscapes": "cityscapes", "GTA5": "gta5_normalized", "Average": "average"}
+    from stylenorm.protocols.source_only import Direction, SourceOnly
+    for source, target in (("cityscapes", "gta5"), ("gta5", "cityscapes")):
+        cols = tuning_columns(SourceOnly(Direction(source=source, target=target)))
+        assert list(cols.values()) == [source], cols
