@@ -189,9 +189,14 @@ BY_NAME = {c.name: c for c in CANDIDATES}
 
 
 def git_commit() -> str:
-    sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    except OSError:  # no git binary (a bare GPU machine)
+        sha = ""
     if not sha and (ROOT / ".gpu" / "commit").exists():  # a GPU machine gets no .git: the commit sent with it
         return (ROOT / ".gpu" / "commit").read_text().strip()[:7]
+    if not sha:
+        return "unknown"
     dirty = subprocess.run(["git", "status", "--porcelain", "--", "benchmarks", "configs", "stylenorm", "params.yaml"],
                            cwd=ROOT, capture_output=True, text=True).stdout.strip()
     return sha + ("+uncommitted code" if dirty else "")
@@ -423,17 +428,20 @@ def main() -> None:
     cpu = cpu_model()
     print(f"CPU: {cpu}\ncommit {git_commit()}; load average (1, 5, 15 min) {os.getloadavg()}", flush=True)
     results = json.loads(args.cache.read_text()) if args.cache.exists() else {}
-    results = {k: v for k, v in results.items() if v.get("seed") == args.seed}
+    results = {k: v for k, v in results.items() if v.get("seed") == args.seed and v.get("device", "cpu") == "cpu"}
     gpu_results = {}
     if args.gpu_cache and args.gpu_cache.exists():  # quality-only rows from a GPU machine
         gpu_results = {k: v for k, v in json.loads(args.gpu_cache.read_text()).items() if v.get("seed") == args.seed}
     log_dir = Path(tempfile.mkdtemp(prefix="seg_candidates_"))
     for name in [] if args.report else args.only or [c.name for c in CANDIDATES]:
         r = run_candidate(name, args.seed, log_dir, args.threads)
-        (gpu_results if r["device"] == "cuda" else results)[name] = r
-        if r["device"] == "cuda":
-            (args.gpu_cache or args.cache).write_text(json.dumps(gpu_results, indent=1))
+        if r["device"] == "cuda":  # quality only: never beside the CPU rows that set the budget
+            if not args.gpu_cache:
+                raise SystemExit(f"{name} ran on a GPU (params.yaml base.device): give --gpu-cache PATH for its row")
+            gpu_results[name] = r
+            args.gpu_cache.write_text(json.dumps(gpu_results, indent=1))
         else:
+            results[name] = r
             args.cache.write_text(json.dumps(results, indent=1))
     best, budget = best_within_budget(results)
     lines = table(results, budget)
@@ -492,8 +500,8 @@ def main() -> None:
             f = json.loads(fcn.read_text())
             full = {d: f[d]["labels at full size"] for d in ("cityscapes", "gta5")}
             text += [
-                "Reference on the same cell: scripts/domain_gap.py's five-layer FCN (AdamW, one-cycle, batch 16, "
-                "128x64 scenes) trained on both training splits together and scored on the same validation splits "
+                "Reference on the same cell: scripts/domain_gap.py's five-layer FCN (its own recipe: see the script) "
+                "trained on both training splits together and scored on the same validation splits "
                 f"against full-size labels: val mIoU Cityscapes {full['cityscapes']['val_mIoU']:.3f}, GTA5 "
                 f"{full['gta5']['val_mIoU']:.3f}, classes > 0.05: {full['cityscapes']['classes_above_0.05']} / "
                 f"{full['gta5']['classes_above_0.05']}, {f['steps']} steps in {f['train_seconds']:.0f} s of training "

@@ -205,10 +205,15 @@ def summary_metrics(protocol_name: str, table: dict, cells: dict[str, dict[int, 
     tuning = tuning_columns(protocol)
     out = {}
     for row, by_col in table.items():
-        val = [cell["val"]["mIoU"] for cell in cells[row].values() if "val" in cell]
-        if row != ORACLE and val and len(val) == len(cells[row]):
+        if row != ORACLE:  # the oracle is an upper bound, not a row anyone tunes
+            for s, cell in cells[row].items():
+                missing = [f"val.mIoU.{k}" for k in tuning.values() if k not in cell.get("val", {}).get("mIoU", {})]
+                if missing:
+                    raise ValueError(f"{paths.eval_metrics_path(protocol_name, row, s)}: no {', '.join(missing)} "
+                                     "(written by an older evaluate? re-run it)")
             out[paths.SUMMARY_DIR / protocol_name / "val" / f"{row}.json"] = {
-                "mIoU": {c: float(np.mean([v[k] for v in val])) for c, k in tuning.items() if all(k in v for v in val)}}
+                "mIoU": {c: float(np.mean([cell["val"]["mIoU"][k] for cell in cells[row].values()]))
+                         for c, k in tuning.items()}}
         summary = {"mIoU": {c: r["mean"] for c, r in by_col.items()}}
         delta = {c: r["delta_vs_identity"] for c, r in by_col.items() if "delta_vs_identity" in r}
         out[paths.SUMMARY_DIR / protocol_name / f"{row}.json"] = {**summary, **({"delta": delta} if delta else {})}

@@ -263,3 +263,20 @@ def test_fit_and_normalize_stages_on_the_tiny_project(project, params):
     assert Image.open(paths.normalized_dir("munit", 0, "gta5") / paths.IMAGES / name).size == Image.open(sampled[0]).size
     assert images["random"] != images["reference"] != images["mean"] != images["random"]
     assert run("reference") == images["reference"]  # a re-run writes the same bytes
+
+
+@pytest.mark.parametrize("name", ["unit", "munit"])
+def test_shared_fit_checks_name_each_translators_own_key(name):
+    """UNIT and MUNIT share their training settings' checks (stylenorm/translators/config.py); each error still
+    names the translator's own params key."""
+    import yaml
+
+    from stylenorm.config import from_dict
+    from stylenorm.normalizers.unit.config import UNITFit
+    from tests.conftest import REPO
+    fit = TINY if name == "munit" else from_dict(UNITFit, yaml.safe_load((REPO / "params.yaml").read_text())["unit"]["fit"],
+                                               "unit.fit")
+    with pytest.raises(ConfigError, match=rf"^{name}\.fit\.new_size: must be >= 1"):
+        dataclasses.replace(fit, new_size=0)
+    with pytest.raises(ConfigError, match=rf"^{name}\.fit\.crop_size: must be <= {name}\.fit\.new_size"):
+        dataclasses.replace(fit, crop_size=fit.new_size + 4)

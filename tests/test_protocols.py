@@ -18,7 +18,7 @@ from stylenorm.config import ConfigError
 from stylenorm.normalizers import Context, get
 from stylenorm.protocols import available
 from stylenorm.protocols.base import oracle_sets, oracle_test_sets
-from stylenorm.report import LABEL, grid_table, load_cells, markdown, rows, set_domains
+from stylenorm.report import LABEL, grid_table, load_cells, markdown, rows, set_domains, summary_metrics
 from tests.conftest import REPO
 
 
@@ -95,9 +95,19 @@ def test_source_only_table_has_the_oracle_last_and_pairs_it_by_seed(tmp_path, mo
     table_rows = rows("source_only", protocol, ["identity", "unit"], ("gta5",))
     assert table_rows["oracle"] == (paths.ORACLE, "gta5")
     assert "oracle" not in rows("source_only", protocol, ["identity", "unit"], ("cityscapes",))  # not trained: no row
-    table = grid_table(load_cells(table_rows, [0, 1, 2]), table_rows, protocol,
+    cells = load_cells(table_rows, [0, 1, 2])
+    table = grid_table(cells, table_rows, protocol,
                        domains=set_domains(protocol, ["identity", "unit"], 0), confidence=0.95, resamples=100, boot_seed=0)
     assert list(table) == ["identity", "unit", "oracle"]
+    # Tuning read-outs: the source's validation score alone (the target's would be oracle tuning), no oracle row.
+    for n in ("identity", "unit"):
+        for s, cell in cells[n].items():
+            cell["val"] = {"mIoU": {"gta5": 0.9, "cityscapes": 0.3 + s / 10}}
+    val = {f.name: v for f, v in summary_metrics("source_only", table, cells, protocol).items() if f.parent.name == "val"}
+    assert val == {f"{n}.json": {"mIoU": {"Cityscapes (source)": pytest.approx(0.4)}} for n in ("identity", "unit")}
+    del cells["unit"][2]["val"]
+    with pytest.raises(ValueError, match=r"unit-seed2\.json: no val\.mIoU\.cityscapes"):
+        summary_metrics("source_only", table, cells, protocol)
     target = "GTA5 (target)"
     assert table["unit"][target]["delta_vs_identity"] == pytest.approx(np.mean([0.04, 0.03, 0.06]))
     assert table["oracle"][target]["delta_vs_identity"] == pytest.approx(np.mean([0.30, 0.30, 0.28]))  # the domain gap

@@ -247,7 +247,7 @@ def test_validation_means_are_declared_metrics_for_tuning(grid):
     assert set(val["mIoU"]) <= test_keys
 
 
-def test_source_only_tunes_on_the_source_alone(tmp_path):
+def test_source_only_tunes_on_the_source_alone():
     """Under source_only the target's validation score is oracle tuning: only the source's column is a
     tuning column; under mixed both training domains (and their average) are."""
     assert tuning_columns(MIXED) == {"Cityscapes": "cityscapes", "GTA5": "gta5_normalized", "Average": "average"}

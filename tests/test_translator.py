@@ -268,3 +268,21 @@ def test_full_resolution_keeps_size_without_resampling(paper_generator):
     img = Image.fromarray(np.random.default_rng(1).integers(0, 255, (53, 97, 3), dtype=np.uint8))
     out = translate_batch(paper_generator, [img], new_size=32, upsample="bicubic", full_resolution=True, device=CPU, n_down=2)[0]
     assert out.size == img.size
+
+
+@pytest.mark.parametrize("device, backend", [("cpu", "gloo"), ("cuda", "nccl")])
+def test_ddp_backend_follows_the_device_not_the_machine(monkeypatch, device, backend):
+    """Under torchrun on a machine with CUDA, a fit run with base.device cpu must join a gloo group (nccl
+    cannot reduce CPU tensors); one on the GPU an nccl group."""
+    import torch.distributed as dist
+
+    from stylenorm.translators import train
+    chosen = []
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(dist, "is_initialized", lambda: bool(chosen))
+    monkeypatch.setattr(dist, "init_process_group", lambda b, *a, **k: chosen.append(b))
+    monkeypatch.setattr(dist, "get_rank", lambda: 0)
+    monkeypatch.setattr(dist, "get_world_size", lambda: 2)
+    assert train._distributed(torch.device(device)) == (0, 2)
+    assert chosen == [backend]

@@ -22,12 +22,15 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ $# -gt 0 ] || { echo "name at least one candidate (python benchmarks/bench_seg_candidates.py --list)" >&2; exit 2; }
+case $DEADLINE in ''|*[!0-9]*) echo "--deadline takes whole seconds, not '$DEADLINE'" >&2; exit 2 ;; esac
+case $STREAMS in ''|0|*[!0-9]*) echo "--streams takes a whole number >= 1, not '$STREAMS'" >&2; exit 2 ;; esac
+SITE=${STYLENORM_GPU_SITE:-/tmp/stylenorm-site}  # where check.sh installs the carried wheels
 OUT=${OUT:-$PWD/.gpu/out}
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 exec > >(tee -a "$OUT/seg_sweep.log") 2>&1
 OUT=$OUT bash scripts/gpu/check.sh --skip tests,bench --deadline 200 >/dev/null || { tail -20 "$OUT/gpu_check.log"; exit 1; }
 echo "environment ready (${SECONDS} s)"
-export PYTHONPATH=/tmp/stylenorm-site:$PWD PATH=/tmp/stylenorm-bin:/tmp/stylenorm-site/bin:$PATH PYTHONUNBUFFERED=1
+export PYTHONPATH=$SITE:$PWD PATH=/tmp/stylenorm-bin:$SITE/bin:$PATH PYTHONUNBUFFERED=1
 python - <<'EOF2'
 from pathlib import Path
 from ruamel.yaml import YAML
@@ -44,6 +47,7 @@ done
 for p in "${pids[@]}"; do wait "$p" || { tail -n 5 "$OUT"/data_*.log; exit 1; }; done
 python -m stages.normalize identity 0 gta5 > "$OUT/data_normalize.log" 2>&1 || { tail "$OUT/data_normalize.log"; exit 1; }
 echo "data ready (${SECONDS} s)"
+[ $((DEADLINE - SECONDS)) -ge 60 ] || { echo "under a minute left before --deadline $DEADLINE: no candidate run"; exit 1; }
 names=("$@")
 pids=()
 for k in $(seq 0 $((STREAMS - 1))); do
@@ -54,6 +58,8 @@ for k in $(seq 0 $((STREAMS - 1))); do
         --gpu-cache "$OUT/seg_gpu_$k.json" > "$OUT/stream_$k.log" 2>&1 &
     pids+=($!)
 done
-for p in "${pids[@]}"; do wait "$p"; done
+status=0
+for p in "${pids[@]}"; do wait "$p" || status=1; done  # a stream stopped by the deadline or a failed cell
 grep -h "val mIoU\|^| cached\|failed" "$OUT"/stream_*.log | sort -u
-echo "done (${SECONDS} s)"
+echo "done (${SECONDS} s), status $status"
+exit $status

@@ -68,10 +68,12 @@ def image_grid(rows: list[list[torch.Tensor]]) -> np.ndarray:
     return np.concatenate(strips, axis=0)
 
 
-def _distributed() -> tuple[int, int]:
+def _distributed(dev: torch.device) -> tuple[int, int]:
+    """(rank, world size) under torchrun, joining the process group of ``dev``'s kind (nccl for GPUs, gloo
+    for CPUs, whatever the machine has); (0, 1) alone."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
     if dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
@@ -89,8 +91,8 @@ def train_translator(model_cls, cfg, *, name: str, paths_A: list[Path], paths_B:
     """Train (or resume) ``model_cls(cfg, device, seed=, wrap=)`` (a ``TranslatorModel``) and return the
     model; ``name`` (the normalizer's) goes into the fingerprint and the saved file. ``stop_after`` ends
     early, as a kill would."""
-    rank, world = _distributed()
     dev = resolve_device(device)
+    rank, world = _distributed(dev)
     if dev.type == "cuda" and world > 1:
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", rank)))
         dev = torch.device("cuda", torch.cuda.current_device())

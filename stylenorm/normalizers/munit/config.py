@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
-from stylenorm.config import ConfigError, Translate
+from stylenorm.config import Translate
+from stylenorm.translators.config import StepScheduleFit
 
 
 @dataclass(frozen=True)
@@ -39,44 +40,22 @@ class MUNITLoss:
 
 
 @dataclass(frozen=True)
-class MUNITFit:
-    """MUNIT's training settings: the ``munit.fit`` section."""
+class MUNITFit(StepScheduleFit):
+    """MUNIT's training settings: the ``munit.fit`` section (the shared ones in ``StepScheduleFit``)."""
     gen: MUNITGen
     dis: MUNITDis
     loss: MUNITLoss
-    lr: float
-    beta1: float
-    beta2: float
-    weight_decay: float
-    lr_step_size: int
-    lr_gamma: float
-    new_size: int
-    crop_size: int
-    batch_size: int
-    iterations: int
-    log_every: int
-    image_every: int
-    checkpoint_every: int
-    precision: Literal["fp32", "bf16"]
-    channels_last: bool
+
+    section: ClassVar[str] = "munit.fit"
 
     def __post_init__(self):
-        def need(ok: bool, key: str, msg: str) -> None:
-            if not ok:
-                raise ConfigError(f"munit.fit.{key}: {msg}")
-
-        for key in ("new_size", "crop_size", "batch_size", "iterations", "log_every", "image_every", "checkpoint_every",
-                    "lr_step_size"):
-            need(getattr(self, key) >= 1, key, "must be >= 1")
+        super().__post_init__()
         for key in ("dim", "style_dim", "mlp_dim", "n_res"):
-            need(getattr(self.gen, key) >= 1, f"gen.{key}", "must be >= 1")
+            self.need(getattr(self.gen, key) >= 1, f"gen.{key}", "must be >= 1")
         for key in ("dim", "n_layer", "num_scales"):
-            need(getattr(self.dis, key) >= 1, f"dis.{key}", "must be >= 1")
+            self.need(getattr(self.dis, key) >= 1, f"dis.{key}", "must be >= 1")
         for key in ("gan_w", "recon_x_w", "recon_s_w", "recon_c_w", "recon_x_cyc_w"):
-            need(getattr(self.loss, key) >= 0, f"loss.{key}", "must be >= 0")
-        need(self.crop_size <= self.new_size, "crop_size", f"must be <= munit.fit.new_size ({self.new_size})")
-        need(self.crop_size % (2 ** self.gen.n_downsample) == 0, "crop_size",
-             f"must be a multiple of 2**n_downsample = {2 ** self.gen.n_downsample}")
+            self.need(getattr(self.loss, key) >= 0, f"loss.{key}", "must be >= 0")
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
-from stylenorm.config import ConfigError
+from stylenorm.translators.config import StepScheduleFit
 
 
 @dataclass(frozen=True)
@@ -37,36 +37,14 @@ class UNITLoss:
 
 
 @dataclass(frozen=True)
-class UNITFit:
-    """UNIT's training settings: the ``unit.fit`` section."""
+class UNITFit(StepScheduleFit):
+    """UNIT's training settings: the ``unit.fit`` section (the shared ones in ``StepScheduleFit``)."""
     gen: UNITGen
     dis: UNITDis
     loss: UNITLoss
-    lr: float
-    beta1: float
-    beta2: float
-    weight_decay: float
-    lr_step_size: int
-    lr_gamma: float
-    new_size: int
-    crop_size: int
-    batch_size: int
-    iterations: int
-    log_every: int
-    image_every: int
-    checkpoint_every: int
-    precision: Literal["fp32", "bf16"]
-    channels_last: bool
+
+    section: ClassVar[str] = "unit.fit"
 
     def __post_init__(self):
-        def need(ok: bool, key: str, msg: str) -> None:
-            if not ok:
-                raise ConfigError(f"unit.fit.{key}: {msg}")
-
-        for key in ("new_size", "crop_size", "batch_size", "iterations", "log_every", "image_every", "checkpoint_every",
-                    "lr_step_size"):
-            need(getattr(self, key) >= 1, key, "must be >= 1")
-        need(self.crop_size <= self.new_size, "crop_size", f"must be <= unit.fit.new_size ({self.new_size})")
-        need(1 <= self.gen.n_shared <= self.gen.n_res, "gen.n_shared", "must be in [1, unit.fit.gen.n_res]")
-        need(self.crop_size % (2 ** self.gen.n_downsample) == 0, "crop_size",
-             f"must be a multiple of 2**n_downsample = {2 ** self.gen.n_downsample}")
+        super().__post_init__()
+        self.need(1 <= self.gen.n_shared <= self.gen.n_res, "gen.n_shared", "must be in [1, unit.fit.gen.n_res]")
