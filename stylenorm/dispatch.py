@@ -39,6 +39,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 TOPIC = "stylenorm-dispatch"     # Dask event topic: a job's start, seen by the client as it happens
 SLOT = "JOB"                     # Dask worker resource: one per worker, one per task: one job per worker
 COPIED = ("params.yaml", "dvc.lock")  # workspace files a job's clone takes over its commit
@@ -403,6 +405,7 @@ def restore(root: Path, stages: list[str]) -> None:
 
 def dispatch(root: Path, args) -> int:
     """The whole command; returns its exit status."""
+    check_gpus(root, args.gpus_per_job)
     commit = check_workspace(root)
     the_plan = plan(root)
     print_plan(the_plan)
@@ -462,6 +465,19 @@ def dispatch(root: Path, args) -> int:
         return 1
     print(f"all {len(done)} jobs done in {jobs_seconds} s; everything recorded in {root} ({summary['total_seconds']} s)")
     return 0
+
+
+def check_gpus(root: Path, gpus_per_job: int) -> None:
+    """Refuse a job that cannot hold its trainers: ``base.nproc`` > 1 runs fit, train_seg and train_oracle
+    as that many processes, one GPU each (stylenorm/launch.py), so a job with GPUs needs at least as many.
+    Without GPUs (``--gpus-per-job 0``) the processes share the job's CPUs."""
+    params = root / "params.yaml"
+    if not gpus_per_job or not params.exists():
+        return
+    nproc = int((yaml.safe_load(params.read_text()) or {}).get("base", {}).get("nproc", 1))
+    if nproc > gpus_per_job:
+        raise DispatchError(f"base.nproc is {nproc} (one GPU per trainer process) but --gpus-per-job is {gpus_per_job}: "
+                            f"give --gpus-per-job {nproc}, or set base.nproc to {gpus_per_job} or less")
 
 
 def print_plan(the_plan: Plan) -> None:

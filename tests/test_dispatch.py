@@ -175,3 +175,18 @@ def test_two_workers_reproduce_the_tiny_grid_after_a_failed_fit(tmp_path):
     assert all(j["ran"] == [s] for s, j in jobs.items()), {s: j["ran"] for s, j in jobs.items()}
     assert (root / "metrics" / "table.md").read_text() == (plain / "metrics" / "table.md").read_text()
     assert "up to date" in dvc("status", cwd=root)
+
+
+@pytest.mark.parametrize("nproc, gpus, refused", [(2, 1, True), (4, 2, True), (2, 2, False), (1, 1, False), (2, 0, False)])
+def test_trainers_processes_must_fit_a_jobs_gpus(tmp_path, monkeypatch, capsys, nproc, gpus, refused):
+    """base.nproc > 1 runs each trainer as that many processes, one GPU each: a job given fewer GPUs is refused
+    by name before anything is planned (without GPUs, --gpus-per-job 0, the processes share the CPUs)."""
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"base": {"nproc": nproc}}))
+    monkeypatch.chdir(tmp_path)
+
+    def workspace_reached(root):
+        raise dispatch.DispatchError("the workspace check came next")
+    monkeypatch.setattr(dispatch, "check_workspace", workspace_reached)
+    assert dispatch.main(["--dry", "--gpus-per-job", str(gpus)]) == 1
+    err = capsys.readouterr().err
+    assert ("base.nproc" in err) == refused and ("came next" in err) != refused, err
