@@ -151,7 +151,8 @@ CANDIDATES += [
               iterations=350, **{**CACHED, "config": QUARTER, "lr": 2e-2}),
 ]
 # Longer schedules, smaller batches, OHEM and larger scenes: first run for their validation quality on a GPU
-# (``--device cuda``: quality against iterations only, no CPU figure), then the promising ones on this CPU.
+# (params.yaml base.device cuda with --gpu-cache: quality against iterations only, no CPU figure), then the
+# promising ones on this CPU.
 OHEM = f"{CONFIG_DIR}/deeplabv3plus_r18q-d8_1xb16-onecycle-ohem-cpu_stylenorm-64x128.py"
 Q = {**CACHED, "config": QUARTER, "lr": 2e-2}
 CANDIDATES += [
@@ -171,6 +172,7 @@ CANDIDATES += [
               "(4x the pixels)", batch_size=8, iterations=700, **{**Q, "img_scale": (256, 128), "crop_size": (128, 256)}),
 ]
 D16_256 = f"{CONFIG_DIR}/deeplabv3plus_r18q-d16_1xb8-onecycle-cpu_stylenorm-128x256.py"
+EIGHTH = f"{CONFIG_DIR}/deeplabv3plus_r18e-d4_1xb16-onecycle-cpu_stylenorm-64x128.py"
 CANDIDATES += [
     *(Candidate(f"cached-quarter-d16-s256-b8-i{n}-lr0.02", f"the quarter-width network at output stride 16 on whole "
                 f"256x128 scenes, batch 8 x {n} its", batch_size=8, iterations=n,
@@ -181,9 +183,9 @@ CANDIDATES += [
               batch_size=8, iterations=600, **{**Q, "lr": 1e-2}),
     Candidate("cached-eighth-d4-b16-i350-lr0.02", "cached-quarter-d8-b16-i350-lr0.02 with the ResNet-18 at an eighth of "
               "the width and output stride 4 (every stage at a quarter of the scene's side, as the five-layer FCN)",
-              batch_size=16, iterations=350, **{**Q, "config": f"{CONFIG_DIR}/deeplabv3plus_r18e-d4_1xb16-onecycle-cpu_stylenorm-64x128.py"}),
+              batch_size=16, iterations=350, **{**Q, "config": EIGHTH}),
     Candidate("cached-eighth-d4-b8-i600-lr0.02", "cached-eighth-d4-b16-i350-lr0.02 at batch 8 for 600 its",
-              batch_size=8, iterations=600, **{**Q, "config": f"{CONFIG_DIR}/deeplabv3plus_r18e-d4_1xb16-onecycle-cpu_stylenorm-64x128.py"}),
+              batch_size=8, iterations=600, **{**Q, "config": EIGHTH}),
 ]
 BY_NAME = {c.name: c for c in CANDIDATES}
 
