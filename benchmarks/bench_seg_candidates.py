@@ -157,13 +157,13 @@ OHEM = f"{CONFIG_DIR}/deeplabv3plus_r18q-d8_1xb16-onecycle-ohem-cpu_stylenorm-64
 Q = {**CACHED, "config": QUARTER, "lr": 2e-2}
 CANDIDATES += [
     *(Candidate(f"cached-quarter-d8-b16-i{n}-lr0.02", f"cached-quarter-d8-b16-i350-lr0.02 for {n} its", batch_size=16,
-                iterations=n, **Q) for n in (500, 700, 1000, 1500)),
+                iterations=n, **Q) for n in (500, 700, 1000, 1500, 2000, 3000)),
     *(Candidate(f"cached-quarter-d8-b8-i{n}-lr0.02", f"cached-quarter-d8-b16-i350-lr0.02 at batch 8 for {n} its", batch_size=8,
                 iterations=n, **Q) for n in (700, 1000, 1400)),
     Candidate("cached-quarter-d8-b16-i700-lr0.04", "cached-quarter-d8-b16-i700-lr0.02 at a peak lr of 0.04",
               batch_size=16, iterations=700, **{**Q, "lr": 4e-2}),
-    Candidate("cached-d8-b16-i700-lr0.02", "cached-quarter-d8-b16-i700-lr0.02 at half width (32 base channels)",
-              batch_size=16, iterations=700, **{**Q, "config": ONECYCLE}),
+    *(Candidate(f"cached-d8-b16-i{n}-lr0.02", f"cached-quarter-d8-b16-i{n}-lr0.02 at half width (32 base channels)",
+                batch_size=16, iterations=n, **{**Q, "config": ONECYCLE}) for n in (700, 3000)),
     Candidate("cached-quarter-d8-ohem-b16-i700-lr0.02", "cached-quarter-d8-b16-i700-lr0.02 with OHEM in the decode "
               "head's loss", batch_size=16, iterations=700, **{**Q, "config": OHEM}),
     Candidate("cached-quarter-d8-ohem-b16-i350-lr0.02", "cached-quarter-d8-b16-i350-lr0.02 with OHEM in the decode "
@@ -176,7 +176,7 @@ EIGHTH = f"{CONFIG_DIR}/deeplabv3plus_r18e-d4_1xb16-onecycle-cpu_stylenorm-64x12
 CANDIDATES += [
     *(Candidate(f"cached-quarter-d16-s256-b8-i{n}-lr0.02", f"the quarter-width network at output stride 16 on whole "
                 f"256x128 scenes, batch 8 x {n} its", batch_size=8, iterations=n,
-                **{**Q, "config": D16_256, "img_scale": (256, 128), "crop_size": (128, 256)}) for n in (500, 700)),
+                **{**Q, "config": D16_256, "img_scale": (256, 128), "crop_size": (128, 256)}) for n in (500, 700, 1500, 3000)),
     Candidate("cached-quarter-d8-b8-i600-lr0.02", "cached-quarter-d8-b16-i350-lr0.02 at batch 8 for 600 its",
               batch_size=8, iterations=600, **Q),
     Candidate("cached-quarter-d8-b8-i600-lr0.01", "cached-quarter-d8-b8-i600-lr0.02 at a peak lr of 0.01",
