@@ -69,7 +69,9 @@ echo "$(nproc) CPU cores; $(free -g | awk '/Mem/ {print $2}') GiB"
 "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" .gpu/wheels/*.whl \
     || failed "installing .gpu/wheels"
 export PYTHONPATH=$SITE:$REPO PATH=$SITE/bin:$PATH DVC_NO_ANALYTICS=1 PYTHONUNBUFFERED=1
-mkdir -p /tmp/stylenorm-bin && ln -sf "$(command -v "$PY")" /tmp/stylenorm-bin/python && export PATH=/tmp/stylenorm-bin:$PATH
+# `python` for the stages: a wrapper, not a link (a link to a virtual environment's interpreter loses its site-packages)
+mkdir -p /tmp/stylenorm-bin && printf '#!/bin/sh\nexec %s "$@"\n' "$(command -v "$PY")" > /tmp/stylenorm-bin/python \
+    && chmod +x /tmp/stylenorm-bin/python && export PATH=/tmp/stylenorm-bin:$PATH
 torch_version=$("$PY" -c 'import torch; print(torch.__version__.split("+")[0])')
 wheel=$(ls .gpu/mmcv-torch"$torch_version"/mmcv-*.whl 2>/dev/null | head -1)
 if [ -n "$wheel" ]; then  # built elsewhere against this torch version: use it if it loads
