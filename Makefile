@@ -14,7 +14,7 @@ check-repro: env
 	python scripts/check_reproduction.py
 
 test: env
-	python -m pytest
+	python -m pytest -n auto --dist worksteal
 
 bench: env
 	python benchmarks/bench_unify_labels.py

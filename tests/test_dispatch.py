@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from stylenorm import dispatch
-from tests.test_pipeline import dvc, edit_params, env, run, tiny_repo
+from tests.conftest import dvc, edit_params, env, run, tiny_repo
 
 WRITE = "python -c \"import sys; open(sys.argv[1], 'w').write(''.join(open(p).read() for p in sys.argv[2:]))\""
 # a -> b -> c, a -> d -> f, e alone; `end` reads c, d and f and keeps its output out of the cache (as the
@@ -144,13 +144,13 @@ def test_slurm_workers_are_one_job_slot_each_with_their_gpus():
     assert f"{sys.executable} -m distributed.cli.dask_worker" in script and f"--resources {dispatch.SLOT}=1" in script
 
 
-def test_two_workers_reproduce_the_tiny_grid_after_a_failed_fit(tmp_path):
+def test_two_workers_reproduce_the_tiny_grid_after_a_failed_fit(tmp_path, reproduced):
     """A translator whose discriminator is deeper than its crop fails in fit@unit-0: the identity rows
     still complete and are recorded; with the params fixed, the re-run runs UNIT's stages alone, no job
-    runs an upstream stage again, and the table equals a plain `dvc repro` (both one thread a process:
-    oneDNN's kernels depend on the thread count)."""
-    plain = tiny_repo(tmp_path / "plain")
-    dvc("repro", cwd=plain, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    runs an upstream stage again, and the table equals a plain `dvc repro` (the session's tiny grid; both
+    one thread a process: oneDNN's kernels depend on the thread count)."""
+    plain = reproduced[0]
+    assert dispatch.THREAD_VARS[0] in env() and env()[dispatch.THREAD_VARS[0]] == "1"  # conftest.py's setting
     root = tiny_repo(tmp_path / "dispatched")
 
     def deep(params):

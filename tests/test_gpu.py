@@ -235,7 +235,8 @@ def test_tiny_repro_on_the_gpu(tmp_path):
     every cell's metrics come out (the translator ran on cuda)."""
     from stylenorm import paths
     from tests.conftest import copy_project
-    from tests.test_pipeline import GRID, dvc, edit_params, run
+    from tests.conftest import dvc, edit_params, run
+    from tests.test_pipeline import GRID
     root = copy_project(tmp_path / "repo")
     edit_params(root, lambda p: p["base"].update(device="cuda"))
     (root / ".dvc").mkdir()
