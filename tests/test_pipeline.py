@@ -262,16 +262,14 @@ def test_every_normalizer_joins_the_grid_with_a_single_seed(repo):
 def test_source_only_protocol_and_its_oracle_join_the_grid(repo):
     """#11: the second study's protocol runs in the same grid (no new translator training: its
     images come from the normalize stage's other direction), with the oracle as the table's last
-    row; the source-only cells never train on the target, the oracle never on the source. On the grid cut
-    to seed 0 (study.seeds is no cell's dependency)."""
-    edit_params(repo, lambda p: p["study"].update(protocols=["mixed", "source_only"], oracles=["gta5"], seeds=[0]))
+    row; the source-only cells never train on the target, the oracle never on the source."""
+    edit_params(repo, lambda p: p["study"].update(protocols=["mixed", "source_only"], oracles=["gta5"]))
     out = dvc("repro", cwd=repo)
-    grid = [(n, k) for n, k in GRID if k == 0]
-    cells = {f"{s}@source_only-{n}-{k}" for s in ("train_seg", "evaluate") for n, k in grid}
-    oracle = {f"{s}@gta5-0" for s in ("train_oracle", "evaluate_oracle")}
-    oracle |= {f"fcn_score@{n}-gta5-{k}" for n, k in grid}
+    cells = {f"{s}@source_only-{n}-{k}" for s in ("train_seg", "evaluate") for n, k in GRID}
+    oracle = {f"{s}@gta5-{k}" for s in ("train_oracle", "evaluate_oracle") for k in (0, 1)}
+    oracle |= {f"fcn_score@{n}-gta5-{k}" for n, k in GRID}
     assert ran_stages(out) == cells | oracle | {"report"}, out  # the mixed cells and the translator are reused
-    for (group, name), seed in [(("source_only", n), k) for n, k in grid] + [((paths.ORACLE, "gta5"), 0)]:
+    for (group, name), seed in [(("source_only", n), k) for n, k in GRID] + [((paths.ORACLE, "gta5"), k) for k in (0, 1)]:
         # every image list in the resolved config: training, the validation-loss hook, inference settings
         cfg = (repo / paths.seg_dir(group, name, seed) / "config.py").read_text()
         domains = {d for d in ("cityscapes", "gta5") if f"domain='{d}'" in cfg}
@@ -282,7 +280,7 @@ def test_source_only_protocol_and_its_oracle_join_the_grid(repo):
     assert list(table["fcn_score"]["cityscapes_to_gta5"]) == ["identity", "unit"]
     assert list(table["source_only"]) == ["identity", "unit", "oracle"]
     target = table["source_only"]["oracle"]["GTA5 (target)"]
-    assert target["n"] == 1 and "delta_vs_identity" in target
+    assert target["n"] == 2 and "delta_vs_identity" in target
     md = (repo / paths.TABLE_MD).read_text()
     assert "Protocol `source_only` (Cityscapes -> GTA5)" in md and "| oracle (trained on the target) |" in md
     assert (repo / paths.QUALITATIVE_DIR / "source_only.png").exists()
@@ -323,12 +321,12 @@ def test_changing_test_fraction_reruns_split_and_what_follows(repo):
 
 
 def test_a_unit_fit_param_reruns_unit_cells_only(repo):
-    """On the grid cut to seed 0 (study.seeds is no cell's dependency)."""
-    edit_params(repo, lambda p: (p["unit"]["fit"]["loss"].update(recon_kl_w=0.02), p["study"].update(seeds=[0])))
+    """Both seeds: the one fit (study.fit_seeds) feeds every seed's cells."""
+    edit_params(repo, lambda p: p["unit"]["fit"]["loss"].update(recon_kl_w=0.02))
     out = dvc("repro", cwd=repo)
     # the translator, its images and what reads them; the identity cells are never retrained
     assert ran_stages(out) == {"fit@unit-0", "normalize@unit-0-gta5", "normalize@unit-0-cityscapes", "train_seg@mixed-unit-0",
-                               "evaluate@mixed-unit-0", "report"}, out
+                               "train_seg@mixed-unit-1", "evaluate@mixed-unit-0", "evaluate@mixed-unit-1", "report"}, out
     assert "resuming" not in out  # a changed config never resumes a stale checkpoint
 
 
@@ -365,7 +363,8 @@ def _kill_when(proc: subprocess.Popen, ready, timeout: float = 240) -> None:
 
 def test_killed_translator_resumes_on_next_repro(repo):
     """Kill `dvc repro` mid-training once a checkpoint exists; the next `dvc repro` resumes from it."""
-    edit_params(repo, lambda p: p["unit"]["fit"].update(iterations=300, checkpoint_every=5, log_every=5, image_every=1000))
+    n = 300  # iterations: room between the first checkpoints and the end for the kill to land on a loaded machine
+    edit_params(repo, lambda p: p["unit"]["fit"].update(iterations=n, checkpoint_every=5, log_every=5, image_every=1000))
     ckpt = repo / paths.fit_work_dir("unit", 0) / "checkpoints" / "last.pt"
 
     def checkpoint_step() -> int:
@@ -378,12 +377,12 @@ def test_killed_translator_resumes_on_next_repro(repo):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     _kill_when(proc, lambda: checkpoint_step() >= 10)
     step = checkpoint_step()
-    assert 10 <= step < 300 and not (repo / paths.fit_dir("unit", 0) / "model.pt").exists()
+    assert 10 <= step < n and not (repo / paths.fit_dir("unit", 0) / "model.pt").exists()
     out = dvc("repro", "fit@unit-0", cwd=repo)
-    assert f"resuming from {paths.fit_work_dir('unit', 0) / 'checkpoints' / 'last.pt'} at step {step}/300" in out, out
+    assert f"resuming from {paths.fit_work_dir('unit', 0) / 'checkpoints' / 'last.pt'} at step {step}/{n}" in out, out
     assert (repo / paths.fit_dir("unit", 0) / "model.pt").exists()
     tsv = (repo / paths.fit_dir("unit", 0) / "live" / "plots" / "metrics" / "train" / "loss_G.tsv").read_bytes()
-    assert b"\r" not in tsv and [int(r.split(b"\t")[0]) for r in tsv.splitlines()[1:]] == list(range(5, 301, 5))
+    assert b"\r" not in tsv and [int(r.split(b"\t")[0]) for r in tsv.splitlines()[1:]] == list(range(5, n + 1, 5))
 
 
 def test_killed_segmenter_resumes_to_the_uninterrupted_weights(repo, tmp_path):
