@@ -75,11 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         lines += [f"Ratio, {ratio}.", ""]
     lines += [
         "Per module: the sum of its tests' setup + call + teardown seconds (`--durations=0`); under pytest-xdist "
-        "the sum counts every worker's time, so it exceeds the wall time.",
+        "the sum counts every worker's time, so it exceeds the wall time; (none): no such module in that run.",
         "",
         "| module | " + " | ".join(f"{k} s" for k in labels) + " |",
         "|---|" + "---|" * len(labels),
-        *[f"| {m} | " + " | ".join(f"{runs[k]['modules'].get(m, 0.0):.0f}" for k in labels) + " |" for m in names],
+        *[f"| {m} | " + " | ".join(f"{runs[k]['modules'][m]:.0f}" if m in runs[k]["modules"] else "(none)" for k in labels)
+          + " |" for m in names],
         "| **sum** | " + " | ".join(f"**{sum(runs[k]['modules'].values()):.0f}**" for k in labels) + " |",
         "",
     ]
