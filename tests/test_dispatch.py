@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stylenorm import dispatch
+from stylenorm import dispatch, paths
 from tests.conftest import dvc, edit_params, env, run, tiny_repo
 
 WRITE = "python -c \"import sys; open(sys.argv[1], 'w').write(''.join(open(p).read() for p in sys.argv[2:]))\""
@@ -145,15 +145,20 @@ def test_slurm_workers_are_one_job_slot_each_with_their_gpus():
 
 
 def test_two_workers_reproduce_the_tiny_grid_after_a_failed_fit(tmp_path, reproduced):
-    """A translator whose discriminator is deeper than its crop fails in fit@unit-0: the identity rows
-    still complete and are recorded; with the params fixed, the re-run runs UNIT's stages alone, no job
-    runs an upstream stage again, and the table equals a plain `dvc repro` (the session's tiny grid; both
-    one thread a process: oneDNN's kernels depend on the thread count)."""
+    """A translator whose discriminator is deeper than its crop fails in fit@unit-0: the identity row
+    still completes and is recorded; with the params fixed, the re-run runs UNIT's stages alone, no job
+    runs an upstream stage again, and every cell's scores equal a plain `dvc repro`'s (the session's tiny
+    grid, whose seed-0 cells these are; both one thread a process: oneDNN's kernels depend on the thread
+    count). The dispatched grid is cut to seed 0: study.seeds is no cell's dependency."""
     plain = reproduced[0]
     assert dispatch.THREAD_VARS[0] in env() and env()[dispatch.THREAD_VARS[0]] == "1"  # conftest.py's setting
     root = tiny_repo(tmp_path / "dispatched")
 
+    def seed0(params):
+        params["study"]["seeds"] = [0]
+
     def deep(params):
+        seed0(params)
         params["unit"]["fit"]["dis"]["n_layer"] = 8
 
     edit_params(root, deep)  # not committed: params.yaml is copied into every clone
@@ -163,17 +168,21 @@ def test_two_workers_reproduce_the_tiny_grid_after_a_failed_fit(tmp_path, reprod
     assert [s for s, j in jobs.items() if j["status"] == "failed"] == ["fit@unit-0"]
     unit = {s for s in jobs if "unit" in s and s != "fit@unit-0"}
     assert unit == {f"normalize@unit-0-{d}" for d in ("cityscapes", "gta5")} | \
-        {f"{s}@mixed-unit-{k}" for s in ("train_seg", "evaluate") for k in (0, 1)}
+        {f"{s}@mixed-unit-0" for s in ("train_seg", "evaluate")}
     assert all(jobs[s]["status"] == "skipped" for s in unit)
-    assert set(dispatch.plan(root).jobs) == unit | {"fit@unit-0"}  # the identity rows are recorded
+    assert {"train_seg@mixed-identity-0", "evaluate@mixed-identity-0"} <= {s for s, j in jobs.items() if j["status"] == "done"}, jobs
+    assert set(dispatch.plan(root).jobs) == unit | {"fit@unit-0"}  # the identity row is recorded
 
     (root / "params.yaml").write_text((plain / "params.yaml").read_text())
+    edit_params(root, seed0)
     second = dispatch_cli(root, "--workers", "2", "--threads-per-job", "1")
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     jobs = last_run(root)["jobs"]
     assert set(jobs) == unit | {"fit@unit-0"}
     assert all(j["ran"] == [s] for s, j in jobs.items()), {s: j["ran"] for s, j in jobs.items()}
-    assert (root / "metrics" / "table.md").read_text() == (plain / "metrics" / "table.md").read_text()
+    for name in ("identity", "unit"):
+        for path in (paths.eval_metrics_path("mixed", name, 0), paths.SUMMARY_DIR / "mixed" / "cells" / f"{name}-seed0.json"):
+            assert (root / path).read_bytes() == (plain / path).read_bytes(), path
     assert "up to date" in dvc("status", cwd=root)
 
 
