@@ -435,6 +435,13 @@ def train_segmenter(cfg: Config, model_dir: Path, stop_after: int | None = None)
     same_run = (work / FINGERPRINT).exists() and (work / FINGERPRINT).read_text() == fp and last.exists()
     if same_run:
         ckpt = work / Path(last.read_text().strip()).name  # MMEngine writes an absolute path; the folder may have moved
+        if not ckpt.exists():
+            # killed after MMEngine deleted the older checkpoint (max_keep_ckpts) and before it named the
+            # newer one in last_checkpoint: the newer one was complete before the older one went
+            saved = sorted(work.glob("iter_*.pth"), key=lambda f: int(f.stem.split("_")[1]))
+            ckpt = saved[-1] if saved else None
+            same_run = ckpt is not None
+    if same_run:
         cfg.resume, cfg.load_from = True, str(ckpt)
         if rank == 0:
             print(f"resuming from {ckpt}")

@@ -314,6 +314,23 @@ def test_resumed_segmenter_ends_with_the_uninterrupted_weights(seg_data, project
     assert any(not torch.equal(full[k], other[k]) for k in full)
 
 
+def test_a_kill_between_two_checkpoint_files_resumes_from_the_newest(seg_data, project, capsys):
+    """MMEngine deletes the older checkpoint (max_keep_ckpts 1) before it names the newer one in
+    last_checkpoint, so a kill between the two leaves last_checkpoint naming a deleted file (seen once in
+    the end-to-end SIGKILL test). The resume takes the newest checkpoint on disk, complete before the
+    older one was deleted, and ends with the uninterrupted run's weights."""
+    every = dict(iterations=9, checkpoint_every=3, log_every=3, val_loss_every=3)
+    full = _train(seg_data, project, "full", **every)
+    _train(seg_data, project, "res", stop_after=6, **every)
+    work = project / "res" / "work"
+    assert (work / "iter_6.pth").exists() and not (work / "iter_3.pth").exists()
+    (work / "last_checkpoint").write_text(str(work / "iter_3.pth"))  # the state a kill in between leaves
+    capsys.readouterr()
+    resumed = _train(seg_data, project, "res", **every)
+    assert f"resuming from {work / 'iter_6.pth'}" in capsys.readouterr().out
+    _assert_same_weights(full, resumed)
+
+
 def test_prediction_that_misses_its_label_size_is_an_error(seg_data, project, tmp_path):
     from stylenorm.evaluation import evaluate_sets
     from stylenorm.protocols.mixed import Mixed
