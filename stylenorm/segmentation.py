@@ -24,6 +24,7 @@ import contextlib
 import copy
 import hashlib
 import os
+import pickle
 import random
 import shutil
 from pathlib import Path
@@ -420,6 +421,15 @@ def _trusted_checkpoints(trusted: bool) -> Iterator[None]:
             os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = before
 
 
+def _loads(checkpoint: Path) -> bool:
+    """Whether a checkpoint file reads whole (a kill while it was saved leaves it cut short)."""
+    try:
+        torch.load(checkpoint, map_location="cpu", weights_only=False)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError):
+        return False
+    return True
+
+
 def train_segmenter(cfg: Config, model_dir: Path, stop_after: int | None = None) -> Path:
     """Train with MMEngine's Runner; keep the last checkpoint as ``model.pth`` beside ``config.py``.
 
@@ -436,10 +446,11 @@ def train_segmenter(cfg: Config, model_dir: Path, stop_after: int | None = None)
     if same_run:
         ckpt = work / Path(last.read_text().strip()).name  # MMEngine writes an absolute path; the folder may have moved
         if not ckpt.exists():
-            # killed after MMEngine deleted the older checkpoint (max_keep_ckpts) and before it named the
-            # newer one in last_checkpoint: the newer one was complete before the older one went
+            # MMEngine deletes the older checkpoint (max_keep_ckpts) before it saves the newer one, and names
+            # the newer one in last_checkpoint only after: a kill in between leaves the name of a deleted file
+            # and a newer checkpoint that may be cut short. Resume from that one only if it loads whole.
             saved = sorted(work.glob("iter_*.pth"), key=lambda f: int(f.stem.split("_")[1]))
-            ckpt = saved[-1] if saved else None
+            ckpt = saved[-1] if saved and _loads(saved[-1]) else None
             same_run = ckpt is not None
     if same_run:
         cfg.resume, cfg.load_from = True, str(ckpt)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import shutil
 import socket
 from pathlib import Path
 
@@ -315,10 +316,10 @@ def test_resumed_segmenter_ends_with_the_uninterrupted_weights(seg_data, project
 
 
 def test_a_kill_between_two_checkpoint_files_resumes_from_the_newest(seg_data, project, capsys):
-    """MMEngine deletes the older checkpoint (max_keep_ckpts 1) before it names the newer one in
-    last_checkpoint, so a kill between the two leaves last_checkpoint naming a deleted file (seen once in
-    the end-to-end SIGKILL test). The resume takes the newest checkpoint on disk, complete before the
-    older one was deleted, and ends with the uninterrupted run's weights."""
+    """MMEngine deletes the older checkpoint (max_keep_ckpts 1) before it saves the newer one, and names the
+    newer one in last_checkpoint only after, so a kill in between leaves last_checkpoint naming a deleted
+    file (seen once in the end-to-end SIGKILL test). The resume takes the newest checkpoint on disk if it
+    loads whole, else the run starts afresh; either way it ends with the uninterrupted run's weights."""
     every = dict(iterations=9, checkpoint_every=3, log_every=3, val_loss_every=3)
     full = _train(seg_data, project, "full", **every)
     _train(seg_data, project, "res", stop_after=6, **every)
@@ -329,6 +330,15 @@ def test_a_kill_between_two_checkpoint_files_resumes_from_the_newest(seg_data, p
     resumed = _train(seg_data, project, "res", **every)
     assert f"resuming from {work / 'iter_6.pth'}" in capsys.readouterr().out
     _assert_same_weights(full, resumed)
+    # killed while the newer checkpoint was being written: it is cut short, so the run starts afresh
+    shutil.rmtree(work)
+    _train(seg_data, project, "res", stop_after=6, **every)
+    (work / "iter_6.pth").write_bytes((work / "iter_6.pth").read_bytes()[:1000])
+    (work / "last_checkpoint").write_text(str(work / "iter_3.pth"))
+    capsys.readouterr()
+    again = _train(seg_data, project, "res", **every)
+    assert "resuming from" not in capsys.readouterr().out
+    _assert_same_weights(full, again)
 
 
 def test_prediction_that_misses_its_label_size_is_an_error(seg_data, project, tmp_path):
