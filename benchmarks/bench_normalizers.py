@@ -33,7 +33,9 @@ from PIL import Image
 from stylenorm.config import from_dict
 from stylenorm.normalizers import Context, get
 from stylenorm.normalizers import _references as refs
-from stylenorm.synthetic import CITYSCAPES_SIZE, GTA5_SIZE, scaled, scene
+from stylenorm.domains.cityscapes import NATIVE_SIZE as CITYSCAPES_SIZE
+from stylenorm.domains.gta5 import NATIVE_SIZE as GTA5_SIZE
+from stylenorm.synthetic import scaled, scene
 
 STUDY_SOURCES, STUDY_TARGET_TRAIN = 987, 790
 SETTINGS = [("fda", {"beta": 0.01}), ("fda", {"beta": 0.09}), ("histmatch", {"reference": "pair"}),

@@ -22,12 +22,13 @@ import pandas as pd
 from PIL import Image
 
 from stylenorm import labels, paths, synthetic
+from stylenorm.domains import gta5
 from stylenorm.unify import _Job, _unify_one, unify_domain
 
 
 def make_labels(root: Path, n: int, encoding: str) -> list[Path]:
     (root / paths.LABELS).mkdir(parents=True)
-    width, height = synthetic.GTA5_SIZE
+    width, height = gta5.NATIVE_SIZE
     colour_of = np.array([labels.COLOR_OF_ID[i] for i in range(labels.NUM_LABEL_IDS)], dtype=np.uint8)
     files = []
     for i in range(n):
@@ -68,19 +69,19 @@ def main() -> None:
         src, out = Path(tmp) / "sampled", Path(tmp) / "unified"
         files = make_labels(src, args.n, args.encoding)
         (out / paths.LABELS).mkdir(parents=True)
-        jobs = [_Job(f.stem, f, synthetic.GTA5_SIZE) for f in files]
+        jobs = [_Job(f.stem, f, gta5.NATIVE_SIZE) for f in files]
         unify_one = partial(_unify_one, out_dir=out, policy="resize_label", unknown_to_ignore=False)
         unify_one(jobs[0])  # warm the lookup tables
         base = rate(pil_roundtrip, files)
         ours = rate(unify_one, jobs)
         workers = os.cpu_count() or 1
-        manifest = pd.DataFrame({"id": [f.stem for f in files], "width": synthetic.GTA5_SIZE[0],
-                                 "height": synthetic.GTA5_SIZE[1]})
+        manifest = pd.DataFrame({"id": [f.stem for f in files], "width": gta5.NATIVE_SIZE[0],
+                                 "height": gta5.NATIVE_SIZE[1]})
         start = time.perf_counter()
         unify_domain(src.parent / "sampled", manifest, Path(tmp) / "stage", policy="resize_label",
                      unknown_to_ignore=False, workers=workers, desc="stage")
         stage = len(files) / (time.perf_counter() - start)
-    print(f"\n{args.n} label maps, {synthetic.GTA5_SIZE[0]}x{synthetic.GTA5_SIZE[1]}, encoding={args.encoding}")
+    print(f"\n{args.n} label maps, {gta5.NATIVE_SIZE[0]}x{gta5.NATIVE_SIZE[1]}, encoding={args.encoding}")
     print(f"  PIL decode+encode (1 core)      {base:7.1f} labels/s")
     print(f"  unify_labels path (1 core)      {ours:7.1f} labels/s   ({base / ours:.2f}x the PIL time; target <= 2x)")
     print(f"  unify_labels stage ({workers} workers)  {stage:7.1f} labels/s")

@@ -25,7 +25,7 @@ from stylenorm.components import load_params  # noqa: E402
 from stylenorm.config import from_dict  # noqa: E402
 from stylenorm.normalizers import Context, get  # noqa: E402
 from stylenorm.normalizers import _references as refs  # noqa: E402
-from stylenorm.synthetic import write_cityscapes_tree, write_gta5_tree  # noqa: E402
+from stylenorm.domains import cityscapes, gta5  # noqa: E402
 
 SETTINGS = [("fda", {"beta": 0.01}, "FDA β=0.01"), ("fda", {"beta": 0.05}, "FDA β=0.05"),
             ("fda", {"beta": 0.09}, "FDA β=0.09"), ("histmatch", {"reference": "pair"}, "histogram matching, paired"),
@@ -47,8 +47,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        write_gta5_tree(tmp / "gta5", n=args.source_index, seed=args.seed, scale=args.scale, missing_rate=0, mismatch_rate=0)
-        write_cityscapes_tree(tmp / "cityscapes", n=args.cityscapes_pool, seed=args.seed, scale=args.scale)
+        gta5.write_tree(tmp / "gta5", n=args.source_index, seed=args.seed, scale=args.scale, missing_rate=0, mismatch_rate=0)
+        cityscapes.write_tree(tmp / "cityscapes", n=args.cityscapes_pool, seed=args.seed, scale=args.scale)
         source = tmp / "gta5" / "images" / f"{args.source_index:05d}.png"
         train = sorted((tmp / "cityscapes" / "leftImg8bit" / "train").glob("*/*.png"))
         ctx = Context("gta5", "cityscapes", seed=args.seed, train_images={"cityscapes": train})

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from stylenorm import paths
 from stylenorm.cli import run_stage
-from stylenorm.domains import DOMAINS
 from stylenorm.evaluation import evaluate_cell
 from stylenorm.protocols.base import oracle_test_sets
 
@@ -21,7 +20,7 @@ def evaluate_oracle(domain: str, seed: int, params) -> dict:
 
 
 def main() -> None:
-    run_stage(__doc__, evaluate_oracle, ("domain", DOMAINS), ("seed", int))
+    run_stage(__doc__, evaluate_oracle, ("domain", paths.PAIR), ("seed", int))
 
 if __name__ == "__main__":
     main()

@@ -13,9 +13,8 @@ Run     python -m stages.fcn_score <normalizer> <target> <seed>
 """
 from __future__ import annotations
 
-from stylenorm import components
+from stylenorm import components, paths
 from stylenorm.cli import run_stage
-from stylenorm.domains import DOMAINS
 from stylenorm.fcn import fcn_score_cell
 from stylenorm.study import other_domain
 
@@ -30,7 +29,7 @@ def fcn_score(name: str, target: str, seed: int, params) -> dict:
 
 
 def main() -> None:
-    run_stage(__doc__, fcn_score, ("normalizer", str), ("target", DOMAINS), ("seed", int), load=components.load_params)
+    run_stage(__doc__, fcn_score, ("normalizer", str), ("target", paths.PAIR), ("seed", int), load=components.load_params)
 
 if __name__ == "__main__":
     main()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from stylenorm import components, paths
 from stylenorm.cli import run_stage
-from stylenorm.domains import DOMAINS
 from stylenorm.io import atomic_dir, remove_outputs, write_json
 from stylenorm.sampling import read_manifest
 from stylenorm.study import normalizer_context
@@ -40,7 +39,7 @@ def normalize(name: str, seed: int, domain: str, params) -> dict:
 
 
 def main() -> None:
-    run_stage(__doc__, normalize, ("normalizer", str), ("seed", int), ("domain", DOMAINS), load=components.load_params)
+    run_stage(__doc__, normalize, ("normalizer", str), ("seed", int), ("domain", paths.PAIR), load=components.load_params)
 
 if __name__ == "__main__":
     main()

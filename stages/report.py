@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from stylenorm import components, paths
+from stylenorm import components, domains, paths
 from stylenorm.cli import run_stage
 from stylenorm.fcn import GAIN_PLOT, direction_key, fcn_table, gain_rows
 from stylenorm.io import remove_outputs, write_csv, write_json, write_text_atomic
@@ -51,7 +51,8 @@ def report(params) -> dict:
     st, rep = params.study, params.report
     outputs = (paths.TABLE_MD, paths.TABLE_JSON, paths.SUMMARY_DIR, paths.GRID_PLOT, paths.GRID_FIGURE, paths.DELTA_PLOT, paths.PER_CLASS_IOU_DIR,
                paths.CONFUSION_PLOT_DIR, paths.QUALITATIVE_DIR, CLASS_DELTA_PLOT, GAIN_PLOT)
-    protocols = {p: params.protocol(p) for p in st.protocols}
+    domain_labels = {d: domains.label(d) for d in st.domains}
+    protocols = {p: params.protocol(p, labels=domain_labels) for p in st.protocols}
     fit_seed = st.fit_seed(st.seeds[0])
     tables, sections, class_deltas, summaries = {}, [], [], {}
     remove_outputs(*outputs)
@@ -60,8 +61,8 @@ def report(params) -> dict:
     for p, protocol in protocols.items():
         table_rows = rows(p, protocol, st.normalizers, st.oracles)
         cells = load_cells(table_rows, st.seeds)
-        domains = set_domains(protocol, st.normalizers, fit_seed)
-        table = grid_table(cells, table_rows, protocol, domains=domains, confidence=rep.confidence,
+        set_domain = set_domains(protocol, st.normalizers, fit_seed)
+        table = grid_table(cells, table_rows, protocol, domains=set_domain, confidence=rep.confidence,
                            resamples=rep.bootstrap_resamples, boot_seed=rep.bootstrap_seed)
         tables[p] = table
         summaries.update(summary_metrics(p, table, cells, protocol))
@@ -93,7 +94,7 @@ def report(params) -> dict:
         source = other_domain(target)
         fcn[direction_key(source, target)] = table = fcn_table(target, st.normalizers, st.seeds, confidence=rep.confidence)
         sections.append(fcn_markdown(table, source, target, seeds=st.seeds, confidence=rep.confidence,
-                                     display_name=display_name))
+                                     display_name=display_name, domain_labels=domain_labels))
     write_text_atomic(paths.TABLE_MD, "\n".join(sections))
     write_json(paths.TABLE_JSON, _finite({**tables, **({"fcn_score": fcn} if fcn else {})}))
     for path, summary in summaries.items():

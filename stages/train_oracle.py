@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from stylenorm import paths
 from stylenorm.cli import run_stage
-from stylenorm.domains import DOMAINS
 from stylenorm.cells import train_cell
 from stylenorm.protocols.base import as_sources, oracle_sets
 
@@ -23,7 +22,7 @@ def train_oracle(domain: str, seed: int, params) -> dict:
 
 
 def main() -> None:
-    run_stage(__doc__, train_oracle, ("domain", DOMAINS), ("seed", int))
+    run_stage(__doc__, train_oracle, ("domain", paths.PAIR), ("seed", int))
 
 if __name__ == "__main__":
     main()

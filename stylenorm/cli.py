@@ -18,7 +18,7 @@ Arg = tuple[str, Sequence[str] | type]
 def run_stage(doc: str, fn: Callable, *args: Arg | None, load: Callable = load_params) -> None:
     """``python -m stages.X [arg ...]``: call ``fn(*args, params)`` and print its summary as JSON.
 
-    Each arg is (name, choices) or (name, type), e.g. ("domain", DOMAINS), ("seed", int). ``load``
+    Each arg is (name, choices) or (name, type), e.g. ("domain", domains.available()), ("seed", int). ``load``
     reads params.yaml: the stage sections (``stylenorm.config``), or with a stage that builds a
     normalizer or protocol, ``stylenorm.components.load_params``. Bad input (params, datasets) ends
     with one ``error:`` line naming the key or file, and exit status 1.

@@ -79,12 +79,13 @@ class Params(StageSections):
             raise ConfigError(f"no params section for normalizer {name!r} (sections: {', '.join(sorted(self.normalizers))})")
         return load_normalizer_section(name, self.normalizers[name])
 
-    def protocol(self, name: str):
-        """Protocol ``name``, built from its section (loaded strictly into the class's Params)."""
+    def protocol(self, name: str, labels=None):
+        """Protocol ``name``, built from its section (loaded strictly into the class's Params);
+        ``labels``: domain -> display name for its titles and columns."""
         if name not in self.protocols:
             raise ConfigError(f"no params section for protocol {name!r} (sections: {', '.join(sorted(self.protocols))})")
         cls = _get(PROTOCOLS, name)
-        return _named(name, cls, _load(cls.Params, self.protocols[name], name))
+        return _named(name, cls, _load(cls.Params, self.protocols[name], name), labels)
 
 
 def with_components(params: config.Params) -> Params:

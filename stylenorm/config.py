@@ -5,8 +5,10 @@ types and values outside a ``Literal`` fail with the key's dotted name, the way 
 configurator refuses unknown keys. Every other top-level key is a component's section (a
 normalizer's or a protocol's), kept raw here: ``stylenorm.components`` knows the component kinds,
 refuses a key that names none and loads a section into its class. This module imports nothing of
-the project but the domain list, so a stage that builds no component (fetch, unify_labels, split)
-loads its params without depending on any component's code. Stage modules call ``load_params()``
+the project but the domain registry's name list (``stylenorm.domains``, which imports no domain), so a
+stage that builds no component (fetch, unify_labels, split) loads its params without depending on any
+component's code. A domain's ``data.<name>`` section is kept raw here and loaded by its module
+(``Domain.from_params``). Stage modules call ``load_params()``
 (or ``stylenorm.components.load_params()``) and read only their own sections.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, Literal
 
 import yaml
 
-from stylenorm.domains import DOMAINS, Domain
+from stylenorm import domains
 
 PARAMS_PATH = Path("params.yaml")
 
@@ -49,27 +51,12 @@ class Study:
     normalizers: tuple[str, ...]
     seeds: tuple[int, ...]
     fit_seeds: tuple[int, ...]
-    oracles: tuple[Domain, ...]
+    domains: tuple[str, ...]
+    oracles: tuple[str, ...]
 
     def fit_seed(self, seed: int) -> int:
         """The normalizer seed a segmenter trained with ``seed`` uses: the one fit seed, or its own."""
         return self.fit_seeds[0] if len(self.fit_seeds) == 1 else seed
-
-
-@dataclass(frozen=True)
-class CityscapesSource:
-    source: Literal["synthetic", "local", "download"]
-    local_path: str
-    base_url: str
-
-
-@dataclass(frozen=True)
-class Gta5Source:
-    source: Literal["synthetic", "local", "download"]
-    local_path: str
-    base_url: str
-    archives: int
-    patience_s: float
 
 
 @dataclass(frozen=True)
@@ -83,14 +70,14 @@ class Synthetic:
 @dataclass(frozen=True)
 class Data:
     n_per_domain: int
-    cityscapes: CityscapesSource
-    gta5: Gta5Source
     synthetic: Synthetic
+    domains: dict = dataclasses.field(default_factory=dict)  # data.<domain> -> its raw section (Domain.from_params)
 
-    def domain(self, name: str) -> CityscapesSource | Gta5Source:
-        if name not in DOMAINS:
-            raise ConfigError(f"unknown domain {name!r}; expected one of {DOMAINS}")
-        return getattr(self, name)
+    def __post_init__(self):
+        unknown = sorted(set(self.domains) - set(domains.available()))
+        if unknown:
+            raise ConfigError(f"unknown key(s) {', '.join(f'data.{u}' for u in unknown)} (a data section names a "
+                              f"domain: one of {', '.join(domains.available())} in stylenorm/domains/)")
 
 
 @dataclass(frozen=True)
@@ -201,6 +188,10 @@ def _check(value: Any, tp: Any, key: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{key}: expected an integer, got {type(value).__name__} {value!r}")
         return value
+    if tp is dict:  # kept raw: its owner loads it (a domain's data section)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {type(value).__name__} {value!r}")
+        return value
     if tp in (str, bool):
         if not isinstance(value, tp):
             raise ConfigError(f"{key}: expected {tp.__name__}, got {type(value).__name__} {value!r}")
@@ -233,6 +224,11 @@ def _load_sections(raw: Any) -> Params:
     if not isinstance(raw, dict):
         raise ConfigError(f"params: expected a mapping, got {type(raw).__name__}")
     stage_keys = [f.name for f in dataclasses.fields(StageSections)]
+    raw = dict(raw)
+    if isinstance(raw.get("data"), dict):  # a domain's section is its module's to load
+        data = dict(raw["data"])
+        sections = {k: data.pop(k) for k in list(data) if k not in ("n_per_domain", "synthetic")}
+        raw["data"] = {**data, "domains": sections}
     stages = from_dict(StageSections, {k: v for k, v in raw.items() if k in stage_keys})
     return Params(**{k: getattr(stages, k) for k in stage_keys},
                   components={k: v for k, v in raw.items() if k not in stage_keys})
@@ -272,14 +268,19 @@ def validate(params: Params, path: Path) -> None:
     need(len(st.protocols) >= 1 and len(set(st.protocols)) == len(st.protocols), "study.protocols",
          "must name at least one protocol, without duplicates")
     need(len(set(st.oracles)) == len(st.oracles), "study.oracles", "has duplicates")
+    need(len(st.domains) >= 1 and len(set(st.domains)) == len(st.domains), "study.domains",
+         "must name at least one domain, without duplicates")
+    for name in st.domains:
+        need(name in domains.available(), "study.domains", f"{name!r} is no domain (one of {', '.join(domains.available())})")
+        need(name in params.data.domains, f"data.{name}", "missing (every domain in study.domains needs its data section)")
+    for name in st.oracles:
+        need(name in st.domains, "study.oracles", f"{name!r} is not in study.domains {list(st.domains)}")
     need(len(st.seeds) >= 1 and len(set(st.seeds)) == len(st.seeds), "study.seeds", "must be distinct seeds, at least one")
     need(len(st.fit_seeds) == 1 or list(st.fit_seeds) == list(st.seeds), "study.fit_seeds",
          "must be one seed (every segmenter shares the fitted normalizer) or the same list as study.seeds (re-fit per seed)")
     need(params.base.num_workers >= 1, "base.num_workers", "must be >= 1")
     need(params.base.nproc >= 1, "base.nproc", "must be >= 1")
     need(params.data.n_per_domain >= 2, "data.n_per_domain", "must be >= 2")
-    need(params.data.gta5.patience_s > 0, "data.gta5.patience_s", "must be > 0")
-    need(1 <= params.data.gta5.archives <= 10, "data.gta5.archives", "must be in [1, 10] (01_*.zip .. 10_*.zip)")
     syn = params.data.synthetic
     need(syn.scale > 0, "data.synthetic.scale", "must be > 0")
     need(0 <= syn.missing_id_rate < 1, "data.synthetic.missing_id_rate", "must be in [0, 1)")
@@ -298,9 +299,6 @@ def validate(params: Params, path: Path) -> None:
     for key in ("iterations", "batch_size", "log_every", "val_loss_every", "checkpoint_every"):
         need(getattr(seg, key) >= 1, f"seg.{key}", "must be >= 1")
     need(params.evaluate.qualitative >= 0, "evaluate.qualitative", "must be >= 0")
-    for name in DOMAINS:
-        src = params.data.domain(name)
-        need(src.source != "local" or bool(src.local_path), f"data.{name}.local_path", "required when source is local")
 
 
 __all__ = ["ConfigError", "NoParams", "Params", "load_params", "from_dict"]

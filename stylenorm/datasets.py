@@ -1,25 +1,16 @@
-"""Reading GTA5 and Cityscapes in their native layouts, from a directory or the original zips.
+"""Reading a dataset in its native layout, from a directory or the original zips.
 
 A *tree* is a read-only view of relative POSIX paths -> bytes. ``open_tree``
 returns one for an extracted dataset directory, a single zip, or a directory of
 the original archives (members are read straight from the zips, never extracted
-whole). ``gta5_pairs`` and ``cityscapes_pairs`` find the image/label pairs in a
-tree the way the real datasets lay them out:
-
-* GTA5 (Richter et al. 2016): ``images/{id:05d}.png`` + ``labels/{id:05d}.png``
-  (palette PNG, index = Cityscapes label id), archives ``01_images.zip`` ...
-  ``10_labels.zip``. Some ids are missing; some files have no partner.
-* Cityscapes: ``leftImg8bit/{split}/{city}/{stem}_leftImg8bit.png`` +
-  ``gtFine/{split}/{city}/{stem}_gtFine_labelIds.png``, archives
-  ``leftImg8bit_trainvaltest.zip`` and ``gtFine_trainvaltest.zip``. Test labels
-  are not public, so only ``train`` and ``val`` are used.
+whole). Each domain module (``stylenorm/domains/``) finds its image/label pairs in
+a tree (``Domain.find_pairs``) as an ``Inventory``.
 """
 from __future__ import annotations
 
-import re
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 
 class DatasetError(ValueError):
@@ -139,57 +130,3 @@ class Inventory:
     images_without_label: list[str] = field(default_factory=list)
     labels_without_image: list[str] = field(default_factory=list)
     missing_ids: int = 0  # GTA5: gaps in the numbered sequence
-
-
-_GTA5_RE = re.compile(r"(?:^|/)(images|labels)/(\d{5})\.png$")
-
-
-def gta5_pairs(tree) -> Inventory:
-    found: dict[str, dict[str, str]] = {"images": {}, "labels": {}}
-    for rel in tree.list():
-        m = _GTA5_RE.search(rel)
-        if m:
-            found[m.group(1)][m.group(2)] = rel
-    images, labels = found["images"], found["labels"]
-    if not images:
-        raise DatasetError(f"{tree.origin('')}: no GTA5 images (expected images/NNNNN.png)")
-    ids = sorted(set(images) & set(labels))
-    all_ids = set(images) | set(labels)
-    top = max(int(i) for i in all_ids)
-    return Inventory(
-        pairs=[Pair(i, images[i], labels[i]) for i in ids],
-        images_without_label=sorted(set(images) - set(labels)),
-        labels_without_image=sorted(set(labels) - set(images)),
-        missing_ids=top - len(all_ids),
-    )
-
-
-_CS_IMAGE_RE = re.compile(r"(?:^|/)leftImg8bit/(train|val|test)/([^/]+)/(\2_\d{6}_\d{6})_leftImg8bit\.png$")
-
-
-def cityscapes_pairs(tree, splits: tuple[str, ...] = ("train", "val")) -> Inventory:
-    files = tree.list()
-    present = set(files)
-    pairs, orphans = [], []
-    for rel in files:
-        m = _CS_IMAGE_RE.search(rel)
-        if not m or m.group(1) not in splits:
-            continue
-        split, city, stem = m.groups()
-        prefix = rel[: m.start(0) + (1 if rel[m.start(0)] == "/" else 0)]
-        label = f"{prefix}gtFine/{split}/{city}/{stem}_gtFine_labelIds.png"
-        if label in present:
-            pairs.append(Pair(stem, rel, label))
-        else:
-            orphans.append(stem)
-    if not pairs:
-        raise DatasetError(
-            f"{tree.origin('')}: no Cityscapes pairs "
-            "(expected leftImg8bit/{train,val}/CITY/*_leftImg8bit.png with gtFine/.../*_gtFine_labelIds.png)")
-    labels = {PurePosixPath(r).name.replace("_gtFine_labelIds.png", "") for r in files if r.endswith("_gtFine_labelIds.png")}
-    return Inventory(pairs=pairs, images_without_label=orphans,
-                     labels_without_image=sorted(labels - {p.id for p in pairs}))
-
-
-def find_pairs(domain: str, tree) -> Inventory:
-    return {"gta5": gta5_pairs, "cityscapes": cityscapes_pairs}[domain](tree)

@@ -13,8 +13,13 @@ mapped to train ids (255 = ignore):
 """
 from __future__ import annotations
 
+import io
+
 import numpy as np
 from cityscapesscripts.helpers.labels import labels as _CS_LABELS
+from PIL import Image, UnidentifiedImageError
+
+from stylenorm.datasets import DatasetError
 
 IGNORE_INDEX = 255
 UNKNOWN = 254  # lookup-table marker for a value outside the table (never a train id)
@@ -82,3 +87,53 @@ def train_id_palette_bytes() -> list[int]:
     for train_id, colour in enumerate(PALETTE):
         flat[3 * train_id : 3 * train_id + 3] = colour
     return flat
+
+
+# ----------------------------------------------------------------------------- decoding
+_ID_LUT = id_to_train_id_lut(None)  # values outside the table -> UNKNOWN, reported or set to 255
+_COLOUR_LUT: list[np.ndarray] = []  # 16 MiB, built on first use per process
+
+
+def _colour_lut() -> np.ndarray:
+    if not _COLOUR_LUT:
+        _COLOUR_LUT.append(colour_to_train_id_lut(None))
+    return _COLOUR_LUT[0]
+
+
+def decode_label(data: bytes, origin: str, unknown_to_ignore: bool = False) -> tuple[np.ndarray, str, dict[str, int]]:
+    """(train ids H x W uint8, encoding name, {value outside the table: pixels set to 255}) of one label file."""
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise DatasetError(f"{origin}: not a readable label image ({err})") from None
+    if img.mode in ("P", "L", "I", "I;16"):
+        values = np.asarray(img)
+        encoding = "palette" if img.mode == "P" else "ids"
+        if values.dtype != np.uint8:
+            if values.min() < 0 or values.max() > 255:
+                bad = np.unique(values[(values < 0) | (values > 255)])[:10].tolist()
+                raise DatasetError(f"{origin}: label ids outside the Cityscapes table: {bad}")
+            values = values.astype(np.uint8)
+        mapped = np.take(_ID_LUT, values)
+    elif img.mode in ("RGB", "RGBA"):
+        rgb = np.asarray(img.convert("RGB") if img.mode == "RGBA" else img).astype(np.int32)
+        key = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+        mapped = np.take(_colour_lut(), key)
+        encoding, values = "rgb", key
+    else:
+        raise DatasetError(f"{origin}: unsupported label PNG mode {img.mode!r} (expected P, L, I or RGB)")
+    unknown = mapped == UNKNOWN
+    if not unknown.any():
+        return mapped, encoding, {}
+    bad, pixels = np.unique(values[unknown], return_counts=True)
+    if encoding == "rgb":
+        shown = [((int(v) >> 16) & 255, (int(v) >> 8) & 255, int(v) & 255) for v in bad]
+        what = "colours"
+    else:
+        shown, what = bad.tolist(), "ids" if encoding == "ids" else "palette indices"
+    if not unknown_to_ignore:
+        raise DatasetError(f"{origin}: {what} outside the Cityscapes table: {shown[:10]} "
+                           "(set unify_labels.unknown_to_ignore: true to map them to 255)")
+    mapped[unknown] = IGNORE_INDEX
+    return mapped, encoding, {str(v): int(n) for v, n in zip(shown, pixels)}

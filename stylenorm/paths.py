@@ -39,6 +39,7 @@ MODELS_DIR = Path("models")
 
 # The translators' sides: A = GTA5, B = Cityscapes (the first study's direction, A into B's style).
 SOURCE_DOMAIN, TARGET_DOMAIN = "gta5", "cityscapes"
+PAIR = (SOURCE_DOMAIN, TARGET_DOMAIN)  # the grid's two domains (fit, normalize and the cells); study.domains may list more
 
 # Inside a sampled/unified/normalized domain directory.
 IMAGES = "images"

@@ -532,19 +532,21 @@ def cityscapes_session(base_url: str = CITYSCAPES_URL) -> requests.Session:
     return session
 
 
-def download_cityscapes(dest_dir: Path, base_url: str = CITYSCAPES_URL) -> list[Path]:
-    """The two archives the pipeline needs, via cityscapesscripts' downloader (MD5-checked, resumable)."""
+def download_cityscapes(dest_dir: Path, base_url: str = CITYSCAPES_URL,
+                        packages: tuple[str, ...] = CITYSCAPES_PACKAGES) -> list[Path]:
+    """Packages of the Cityscapes site (by default the two archives of Cityscapes itself; Foggy
+    Cityscapes names its own), via cityscapesscripts' downloader (MD5-checked, resumable)."""
     from cityscapesscripts.download.downloader import download_packages
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
-    todo = [p for p in CITYSCAPES_PACKAGES if not (dest_dir / f"{p}.complete").exists()]
+    todo = [p for p in packages if not (dest_dir / f"{p}.complete").exists()]
     if todo:
         session = cityscapes_session(base_url)
         for package in todo:
             partial_file = (dest_dir / package).exists()
             download_packages(session=session, package_names=[package], destination_path=str(dest_dir), resume=partial_file)
             (dest_dir / f"{package}.complete").touch()
-    return [dest_dir / p for p in CITYSCAPES_PACKAGES]
+    return [dest_dir / p for p in packages]
 
 
 def download_cache_dir() -> Path:

@@ -25,7 +25,6 @@ from PIL import Image
 from scipy import stats
 
 from stylenorm import labels, normalizers, paths
-from stylenorm.protocols.base import DOMAIN_LABEL
 from stylenorm.statistics import (bootstrap_indices, bootstrap_miou, holm, mean_ci, paired, percentile_interval,
                                   seeds_needed)
 
@@ -130,7 +129,7 @@ def grid_table(cells: dict[str, dict[int, dict]], table_rows: dict[str, tuple[st
     idx = {}
     if single:  # one resample of each domain's test images, shared by every model: a paired bootstrap
         first = next(iter(cells))
-        for k, domain in enumerate(("cityscapes", "gta5")):
+        for k, domain in enumerate((paths.TARGET_DOMAIN, paths.SOURCE_DOMAIN)):
             key = next((key for key, d in domains.items() if d == domain and key in cells[first][seeds[0]]["mIoU"]), None)
             if key is not None:
                 idx[domain] = bootstrap_indices(len(_per_image(table_rows[first], seeds[0], key)[0]), resamples,
@@ -230,9 +229,10 @@ def _fmt(iv: dict, digits: int = 2) -> str:
     return f"{iv['mean']:.{digits}f} ± {half:.{digits}f}"
 
 
-def fcn_markdown(table: dict, source: str, target: str, *, seeds, confidence: float, display_name) -> str:
+def fcn_markdown(table: dict, source: str, target: str, *, seeds, confidence: float, display_name,
+                 domain_labels: dict[str, str]) -> str:
     """The FCN-score table of one direction (``stylenorm.fcn.fcn_table``) as Markdown."""
-    s, t = DOMAIN_LABEL[source], DOMAIN_LABEL[target]
+    s, t = domain_labels.get(source, source), domain_labels.get(target, target)
     how = (f"mean ± half-width of the {confidence:.0%} Student-t interval over n = {len(seeds)} oracle seeds {list(seeds)}"
            if len(seeds) > 1 else f"one oracle seed {list(seeds)}, no interval")
     lines = [f"Translation quality, {s} -> {t} (FCN score): the {t} oracle (trained on {t} alone) segments {s} test "
@@ -513,7 +513,7 @@ def qualitative_grid(table_rows: dict[str, tuple[str, str]], sets: dict[str, dic
 
     palette = np.zeros((256, 3), dtype=np.uint8)
     palette[: labels.NUM_CLASSES] = labels.PALETTE
-    raw_dirs = {d: paths.sampled_dir(d) / paths.IMAGES for d in ("cityscapes", "gta5")}
+    raw_dirs = {d: paths.sampled_dir(d) / paths.IMAGES for d in (paths.TARGET_DOMAIN, paths.SOURCE_DOMAIN)}
     # One layout for every image row: a normalizer row whose protocol normalizes any test set shows the
     # image it saw before its prediction (the raw one where that set is raw), other rows their prediction.
     shows_input = {n: n != BASELINE and any(ts.images_dir != raw_dirs[ts.domain] for ts in sets[n].values())

@@ -25,15 +25,14 @@ from stylenorm.parallel import worker_map
 
 MANIFEST_COLUMNS = ["id", "image_source", "label_source", "image_sha256", "label_sha256",
                     "width", "height", "label_width", "label_height"]
-_DOMAIN_STREAM = {"cityscapes": 1, "gta5": 2}
 
-
-def candidate_order(inventory: Inventory, n: int, seed: int, domain: str) -> list[Pair]:
-    """Every pair in a random order fixed by the seed: the sample is the first ``n`` usable ones."""
+def candidate_order(inventory: Inventory, n: int, seed: int, stream: int, domain: str) -> list[Pair]:
+    """Every pair in a random order fixed by the seed and the domain's stream (``Domain.stream``): the
+    sample is the first ``n`` usable ones."""
     pairs = sorted(inventory.pairs, key=lambda p: p.id)
     if n > len(pairs):
         raise DatasetError(f"{domain}: asked for {n} pairs but only {len(pairs)} usable pairs exist")
-    order = np.random.default_rng([seed, _DOMAIN_STREAM[domain]]).permutation(len(pairs))
+    order = np.random.default_rng([seed, stream]).permutation(len(pairs))
     return [pairs[i] for i in order]
 
 

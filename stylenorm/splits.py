@@ -9,19 +9,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-_DOMAIN_STREAM = {"cityscapes": 11, "gta5": 12}
+SPLIT_STREAM_OFFSET = 10  # the split draws with [seed, Domain.stream + 10], apart from the sample's [seed, Domain.stream]
 
 
-def split_index(index: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int,
+def split_index(index: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int, stream: int,
                 domain: str) -> dict[str, pd.DataFrame]:
     """{"train", "val", "test"}: ``round(n * test_fraction)`` rows to test, ``round(n * val_fraction)`` to
-    val, the rest to train; each sorted by id. ``seed`` is the data seed (base.data_seed)."""
+    val, the rest to train; each sorted by id. ``seed`` is the data seed (base.data_seed), ``stream`` the
+    domain's (``Domain.stream``)."""
     n = len(index)
     n_test, n_val = int(round(n * test_fraction)), int(round(n * val_fraction))
     if not (0 < n_test and 0 < n_val and n_test + n_val < n):
         raise ValueError(f"{domain}: val_fraction {val_fraction} and test_fraction {test_fraction} of {n} pairs "
                          "leave an empty split")
-    order = np.random.default_rng([seed, _DOMAIN_STREAM[domain]]).permutation(n)
+    order = np.random.default_rng([seed, stream + SPLIT_STREAM_OFFSET]).permutation(n)
     part = np.full(n, "train", dtype=object)
     part[order[:n_test]] = "test"
     part[order[n_test : n_test + n_val]] = "val"

@@ -1,4 +1,4 @@
-"""The embedded default: procedural street scenes in two styles over one content distribution.
+"""The embedded default: procedural street scenes in three styles over one content distribution.
 
 A scene is composed once as a list of draw operations in a simple pinhole-camera
 world (ground plane, road, sidewalks, facades, trees, poles, vehicles, people),
@@ -6,32 +6,38 @@ drawn far to near. The same operations rasterise two things:
 
 * the label map, in Cityscapes label ids (0..33, void ids included), and
 * an image, through a *style*: ``real`` (muted palette, soft lighting, blur,
-  sensor noise, vignetting, low contrast -- Cityscapes-like) or ``game``
-  (saturated palette, flat shading, hard edges, warm directional light -- GTA5-like).
+  sensor noise, vignetting, low contrast -- Cityscapes-like), ``game``
+  (saturated palette, flat shading, hard edges, warm directional light -- GTA5-like) or
+  ``render`` (pastel palette, flat ambient light, cool cast, soft edges, no noise -- SYNTHIA-like),
 
-``write_cityscapes_tree`` and ``write_gta5_tree`` write a pool of scenes in each
-dataset's *native* layout and label encoding, so the real loaders read them.
-Everything is deterministic from the seed.
+and, for fog, a depth map in metres (``scene(..., depth=True)``; ``add_fog``). A ``Viewpoint``
+sets the camera's height and pitch range (a car's, or SYNTHIA's higher random viewpoints).
+Each domain module (``stylenorm/domains/``) writes a pool of scenes in its dataset's *native*
+layout and label encoding with ``write_pool``, so the real loaders read them. Everything is
+deterministic from the seed.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from stylenorm.labels import LABEL_ID, cityscapes_palette_bytes
+from stylenorm.labels import LABEL_ID
 from stylenorm.parallel import worker_map
 
-# Native sizes of the real datasets; the embedded default scales them by ``scale``.
-CITYSCAPES_SIZE = (2048, 1024)
-GTA5_SIZE = (1914, 1052)
-CITYSCAPES_TRAIN_CITIES = ("aachen", "bochum", "bremen", "cologne", "darmstadt", "dusseldorf", "erfurt", "hamburg")
-CITYSCAPES_VAL_CITIES = ("frankfurt", "lindau", "munster")
-CITYSCAPES_VAL_FRACTION = 0.15
-STYLES = ("real", "game")
+STYLES = ("real", "game", "render")
+FAR = 400.0  # metres: where the ground plane ends (and the depth of what lies beyond it)
+
+
+@dataclass(frozen=True)
+class Viewpoint:
+    """The camera's range: height above the road and where the horizon lies in the image."""
+    height: tuple[float, float] = (1.3, 1.7)  # metres (a car's roof camera)
+    horizon: tuple[float, float] = (0.40, 0.48)  # fraction of the image height from the top
+
+
+CAR = Viewpoint()
 
 
 # ----------------------------------------------------------------------------- scene composition
@@ -44,15 +50,36 @@ class Op:
     label: str | None
     material: str
     tint: tuple[float, float, float]  # per-instance appearance jitter in [-1, 1]
+    # Its distance from the camera: ("z", metres) for a face at one depth, ("x", lateral metres) for
+    # a vertical face in the plane X = x (depth varies along it), ("ground",) for the road plane,
+    # ("sky",) for the sky.
+    depth: tuple = ("sky",)
 
 
 class _Camera:
-    def __init__(self, width: int, height: int, rng: np.random.Generator):
+    def __init__(self, width: int, height: int, rng: np.random.Generator, view: Viewpoint = CAR):
         self.w, self.h = width, height
         self.f = width * rng.uniform(0.95, 1.1)  # focal length, pixels
         self.cx = width * rng.uniform(0.45, 0.55)
-        self.horizon = height * rng.uniform(0.40, 0.48)
-        self.cam_h = rng.uniform(1.3, 1.7)  # metres above the road
+        self.horizon = height * rng.uniform(*view.horizon)
+        self.cam_h = rng.uniform(*view.height)  # metres above the road
+
+    def depth(self, op: "Op", ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """Distance along the optical axis (metres) of an op's pixels at rows ys, columns xs."""
+        kind = op.depth[0]
+        if kind == "z":
+            return np.full(ys.shape, float(op.depth[1]), dtype=np.float32)
+        if kind == "x":  # u = cx + f x / z  =>  z = f x / (u - cx)
+            du = xs + 0.5 - self.cx
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = self.f * float(op.depth[1]) / du
+            return np.where(z > 0, np.clip(z, 0.5, FAR), FAR).astype(np.float32)
+        if kind == "ground":  # v = horizon + f h / z  =>  z = f h / (v - horizon)
+            dv = ys + 0.5 - self.horizon
+            with np.errstate(divide="ignore"):
+                z = self.f * self.cam_h / dv
+            return np.where(dv > 0, np.clip(z, 0.5, FAR), FAR).astype(np.float32)
+        return np.full(ys.shape, np.inf, dtype=np.float32)  # sky
 
     def point(self, x: float, y_up: float, z: float) -> tuple[float, float]:
         z = max(z, 0.5)
@@ -79,28 +106,32 @@ def _tint(rng: np.random.Generator) -> tuple[float, float, float]:
     return tuple(float(v) for v in rng.uniform(-1, 1, 3))
 
 
-def compose_scene(rng: np.random.Generator, width: int, height: int) -> list[Op]:
+def compose_scene(rng: np.random.Generator, width: int, height: int, view: Viewpoint = CAR) -> list[Op]:
     """Draw operations for one street scene, far to near."""
-    cam = _Camera(width, height, rng)
-    ops: list[Op] = []
-    add = lambda kind, xy, label, material, tint=None: ops.append(  # noqa: E731
-        Op(kind, tuple(xy), label, material, tint if tint is not None else _tint(rng)))
+    return _compose(rng, width, height, view)[0]
 
-    near, far = 1.0, 400.0
+
+def _compose(rng: np.random.Generator, width: int, height: int, view: Viewpoint) -> tuple[list[Op], _Camera]:
+    cam = _Camera(width, height, rng, view)
+    ops: list[Op] = []
+    add = lambda kind, xy, label, material, tint=None, depth=("ground",): ops.append(  # noqa: E731
+        Op(kind, tuple(xy), label, material, tint if tint is not None else _tint(rng), depth))
+
+    near, far = 1.0, FAR
     road_w = rng.uniform(7.0, 14.0)
     road_c = rng.uniform(-2.0, 2.0)
     xl, xr = road_c - road_w / 2, road_c + road_w / 2
     sw_l, sw_r = rng.uniform(2.0, 4.5, 2)
 
     # Sky, then a distant skyline band, then the ground plane.
-    add("rect", (0, 0, width, height), "sky", "sky")
+    add("rect", (0, 0, width, height), "sky", "sky", depth=("sky",))
     skyline_z = 180.0
     x = -120.0
     while x < 120.0:
         seg = rng.uniform(6, 25)
         label = "building" if rng.random() < 0.6 else "vegetation"
         top = rng.uniform(5, 40) if label == "building" else rng.uniform(4, 12)
-        add("polygon", cam.quad_z(x, x + seg, 0, top, skyline_z), label, label)
+        add("polygon", cam.quad_z(x, x + seg, 0, top, skyline_z), label, label, depth=("z", skyline_z))
         x += seg
     for side, x_in, x_out in ((-1, xl - sw_l, -80.0), (1, xr + sw_r, 80.0)):
         beyond = "terrain" if rng.random() < 0.5 else "ground"
@@ -140,23 +171,23 @@ def compose_scene(rng: np.random.Generator, width: int, height: int) -> list[Op]
                 h = rng.uniform(6, 30)
                 mat = f"facade{rng.integers(4)}"
                 t = _tint(rng)
-                parts.append(("polygon", cam.quad_x(xb, 0, h, z, z + seg), "building", mat, t))
-                parts.append(("polygon", cam.quad_z(xb, xb + side * 15, 0, h, z), "building", mat, t))
+                parts.append(("polygon", cam.quad_x(xb, 0, h, z, z + seg), "building", mat, t, ("x", xb)))
+                parts.append(("polygon", cam.quad_z(xb, xb + side * 15, 0, h, z), "building", mat, t, ("z", z)))
                 for wy in np.arange(2.5, h - 1.5, 3.2):  # windows: paint only
                     for wz in np.arange(z + 1.0, z + seg - 1.5, 2.6):
-                        parts.append(("polygon", cam.quad_x(xb - side * 0.01, wy, wy + 1.6, wz, wz + 1.3), None, "window", (0, 0, 0)))
+                        parts.append(("polygon", cam.quad_x(xb - side * 0.01, wy, wy + 1.6, wz, wz + 1.3), None, "window", (0, 0, 0), ("x", xb)))
             elif r < 0.84:
                 h = rng.uniform(1.2, 3.5)
-                parts.append(("polygon", cam.quad_x(xb, 0, h, z, z + seg), "wall", "wall", _tint(rng)))
+                parts.append(("polygon", cam.quad_x(xb, 0, h, z, z + seg), "wall", "wall", _tint(rng), ("x", xb)))
             elif r < 0.94:
                 h = rng.uniform(1.0, 2.2)
                 xf = kerb + side * sw * 0.9
                 t = _tint(rng)
-                parts.append(("polygon", cam.quad_x(xf, 0, h, z, z + seg), "fence", "fence", t))
+                parts.append(("polygon", cam.quad_x(xf, 0, h, z, z + seg), "fence", "fence", t, ("x", xf)))
                 for bz in np.arange(z, z + seg, 0.8):  # bars: paint only
-                    parts.append(("polygon", cam.quad_x(xf - side * 0.01, 0, h, bz, bz + 0.15), None, "fence_bar", (0, 0, 0)))
+                    parts.append(("polygon", cam.quad_x(xf - side * 0.01, 0, h, bz, bz + 0.15), None, "fence_bar", (0, 0, 0), ("x", xf)))
             elif r < 0.97:
-                parts.append(("polygon", cam.quad_x(kerb - side * 0.2, 0.2, 0.9, z, z + seg), "guard rail", "guard_rail", _tint(rng)))
+                parts.append(("polygon", cam.quad_x(kerb - side * 0.2, 0.2, 0.9, z, z + seg), "guard rail", "guard_rail", _tint(rng), ("x", kerb - side * 0.2)))
             # else: a gap showing what is behind
             obj(z + seg, *parts)
             z += seg
@@ -203,23 +234,23 @@ def compose_scene(rng: np.random.Generator, width: int, height: int) -> list[Op]
         zv = rng.uniform(4, 70)
         if cls == "train":
             xv = road_c
-            obj(zv + 0.5, ("polygon", cam.ground(xv - 1.0, xv + 1.0, zv, zv + 30), "rail track", "rail", _tint(rng)))
+            obj(zv + 0.5, ("polygon", cam.ground(xv - 1.0, xv + 1.0, zv, zv + 30), "rail track", "rail", _tint(rng), ("ground",)))
         else:
             lane = rng.integers(lanes)
             xv = xl + (lane + 0.5) * lane_w + rng.uniform(-0.3, 0.3)
         obj(zv, *_vehicle(cam, cls, xv, zv, rng))
 
-    for _, parts in sorted(objects, key=lambda item: -item[0]):
-        for kind, xy, label, material, t in parts:
-            add(kind, xy, label, material, t)
+    for z, parts in sorted(objects, key=lambda item: -item[0]):
+        for kind, xy, label, material, t, *depth in parts:
+            add(kind, xy, label, material, t, depth[0] if depth else ("z", z))
 
     if rng.random() < 0.5:  # the ego vehicle's bonnet (void), as in Cityscapes
         top = height * rng.uniform(0.86, 0.93)
         pts = [(0, height), (0, top + 0.04 * height)]
         pts += [(width * s, top + 0.04 * height * (2 * s - 1) ** 2) for s in np.linspace(0.05, 0.95, 10)]
         pts += [(width, top + 0.04 * height), (width, height)]
-        add("polygon", pts, "ego vehicle", "ego")
-    return ops
+        add("polygon", pts, "ego vehicle", "ego", depth=("z", 1.0))
+    return ops, cam
 
 
 def _person(cam: _Camera, x: float, z: float, rng: np.random.Generator, label: str, base_y: float = 0.0):
@@ -301,6 +332,10 @@ _MATERIALS = {
         "ego": (20, 20, 30), "static": (190, 120, 60), "dynamic": (90, 200, 160),
     },
 }
+# "render": SYNTHIA-like, pastel and cool (the real palette lifted toward a blue-grey).
+_MATERIALS["render"] = {m: (int(0.62 * r + 70), int(0.62 * g + 78), int(0.66 * b + 92))
+                        for m, (r, g, b) in _MATERIALS["real"].items()}
+_MATERIALS["render"].update(sky=(150, 190, 235), vegetation=(90, 150, 90), road=(120, 118, 130), paint=(120, 130, 200))
 # How strongly an instance's tint moves each material (fraction of 255): cars and clothes vary a lot.
 _TINT_AMOUNT = {"paint": 0.55, "clothes": 0.45, "trousers": 0.3, "truck": 0.3, "bus": 0.25, "skin": 0.12,
                 "facade0": 0.15, "facade1": 0.15, "facade2": 0.15, "facade3": 0.15}
@@ -308,7 +343,7 @@ _DEFAULT_TINT = 0.06
 
 
 def _colour(style: str, material: str, tint) -> tuple[int, int, int]:
-    amount = 255.0 * _TINT_AMOUNT.get(material, _DEFAULT_TINT) * (1.0 if style == "game" else 0.6)
+    amount = 255.0 * _TINT_AMOUNT.get(material, _DEFAULT_TINT) * (0.6 if style == "real" else 1.0)
     return tuple(min(255, max(0, int(b + amount * t))) for b, t in zip(_MATERIALS[style][material], tint))
 
 
@@ -356,6 +391,13 @@ def render_image(ops: list[Op], width: int, height: int, style: str, rng: np.ran
         x = np.asarray(Image.fromarray((x * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.9 * max(1.0, width / 1024))),
                        dtype=np.float32) / 255.0
         x = x + rng.normal(0.0, 0.025, x.shape).astype(np.float32)  # sensor noise
+    elif style == "render":
+        # Flat ambient light from above, soft edges, no sensor: a rasteriser's look.
+        x = x * (1.05 - 0.12 * yy)
+        x = np.clip(x, 0, 1)
+        x = np.asarray(Image.fromarray((x * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.6 * max(1.0, width / 1024))),
+                       dtype=np.float32) / 255.0
+        x = x ** 0.9
     else:
         # Sunny, warm key light from the left, saturated, contrasty, no blur, no noise.
         x = x * (1.1 - 0.15 * (xx + 1) / 2)
@@ -366,13 +408,39 @@ def render_image(ops: list[Op], width: int, height: int, style: str, rng: np.ran
     return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
-def scene(seed: int, stream: str, index: int, width: int, height: int, style: str) -> tuple[np.ndarray, np.ndarray]:
-    """(image, label ids) of scene ``index`` of a stream, deterministic from the seed."""
+def rasterise_depth(ops: list[Op], cam: _Camera) -> np.ndarray:
+    """The depth map (float32 metres, H x W; inf for the sky) of a scene: each pixel takes the depth
+    of the op drawn last over it, as the label map takes its label."""
+    index = Image.new("I", (cam.w, cam.h), 0)
+    draw = ImageDraw.Draw(index)
+    for k, op in enumerate(ops):
+        _draw(draw, op, k)
+    index = np.asarray(index)
+    depth = np.empty(index.shape, dtype=np.float32)
+    for k in np.unique(index):
+        ys, xs = np.nonzero(index == k)
+        depth[ys, xs] = cam.depth(ops[k], ys, xs)
+    return depth
+
+
+def scene(seed: int, stream: str, index: int, width: int, height: int, style: str, view: Viewpoint = CAR,
+          depth: bool = False):
+    """(image, label ids) of scene ``index`` of a stream, deterministic from the seed; with ``depth``,
+    (image, label ids, depth in metres)."""
     key = [seed, sum(stream.encode()) * 1000 + len(stream), index]
-    ops = compose_scene(np.random.default_rng(key + [0]), width, height)
+    ops, cam = _compose(np.random.default_rng(key + [0]), width, height, view)
     label_ids = rasterise_labels(ops, width, height)
     image = render_image(ops, width, height, style, np.random.default_rng(key + [1]))
-    return image, label_ids
+    return (image, label_ids, rasterise_depth(ops, cam)) if depth else (image, label_ids)
+
+
+def add_fog(image: np.ndarray, depth: np.ndarray, beta: float, airlight: float) -> np.ndarray:
+    """Homogeneous fog as Sakaridis et al. (2018) synthesise it: I = R t + L (1 - t), with transmittance
+    t = exp(-beta d), d the distance in metres, L a grey atmospheric light in [0, 1]; uint8 in and out.
+    beta 0.005 / 0.01 / 0.02 per metre = visibility 600 / 300 / 150 m (3 / beta)."""
+    t = np.exp(-beta * depth)[..., None]
+    foggy = image.astype(np.float32) / 255.0 * t + airlight * (1.0 - t)
+    return (np.clip(foggy, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
 # ----------------------------------------------------------------------------- native trees
@@ -382,64 +450,9 @@ def scaled(size: tuple[int, int], scale: float) -> tuple[int, int]:
     return round(height * size[0] / size[1]), height
 
 
-def _gta5_one(index: int, *, root: Path, seed: int, size, missing_rate: float, mismatch_rate: float) -> int:
-    quirk = np.random.default_rng([seed, 5, index])
-    if quirk.random() < missing_rate:
-        return 0  # ids missing from the sequence, as in the real set
-    image, label_ids = scene(seed, "gta5", index, *size, style="game")
-    label = Image.fromarray(label_ids, mode="L").convert("P")
-    label.putpalette(cityscapes_palette_bytes())
-    if quirk.random() < mismatch_rate:  # a label a few pixels off its image's size
-        dw, dh = quirk.integers(1, 5, 2) * quirk.choice([-1, 1], 2)
-        label = label.resize((size[0] + int(dw), size[1] + int(dh)), Image.NEAREST)
-    name = f"{index:05d}.png"
-    Image.fromarray(image).save(root / "images" / name)
-    label.save(root / "labels" / name)
-    return 1
-
-
-def write_gta5_tree(root: Path, *, n: int, seed: int, scale: float, missing_rate: float,
-                    mismatch_rate: float, workers: int = 1, progress=None) -> int:
-    """Write ``images/{id:05d}.png`` and palette ``labels/{id:05d}.png`` for ids 1..n; returns pairs written."""
-    (root / "images").mkdir(parents=True, exist_ok=True)
-    (root / "labels").mkdir(parents=True, exist_ok=True)
-    fn = partial(_gta5_one, root=root, seed=seed, size=scaled(GTA5_SIZE, scale),
-                 missing_rate=missing_rate, mismatch_rate=mismatch_rate)
-    return _run(fn, range(1, n + 1), workers, progress)
-
-
-def cityscapes_name(index: int) -> tuple[str, str, str]:
-    """(split, city, stem) of pool scene ``index`` in Cityscapes' naming."""
-    quirk = np.random.default_rng([index, 7])
-    if quirk.random() < CITYSCAPES_VAL_FRACTION:
-        split, city = "val", CITYSCAPES_VAL_CITIES[index % len(CITYSCAPES_VAL_CITIES)]
-    else:
-        split, city = "train", CITYSCAPES_TRAIN_CITIES[index % len(CITYSCAPES_TRAIN_CITIES)]
-    return split, city, f"{city}_{index:06d}_000019"
-
-
-def _cityscapes_one(index: int, *, root: Path, seed: int, size) -> int:
-    split, city, stem = cityscapes_name(index)
-    image, label_ids = scene(seed, "cityscapes", index, *size, style="real")
-    img_dir = root / "leftImg8bit" / split / city
-    gt_dir = root / "gtFine" / split / city
-    img_dir.mkdir(parents=True, exist_ok=True)
-    gt_dir.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(image).save(img_dir / f"{stem}_leftImg8bit.png")
-    Image.fromarray(label_ids, mode="L").save(gt_dir / f"{stem}_gtFine_labelIds.png")
-    colour = Image.fromarray(label_ids, mode="L").convert("P")
-    colour.putpalette(cityscapes_palette_bytes())
-    colour.convert("RGBA").save(gt_dir / f"{stem}_gtFine_color.png")
-    return 1
-
-
-def write_cityscapes_tree(root: Path, *, n: int, seed: int, scale: float, workers: int = 1, progress=None) -> int:
-    """Write ``leftImg8bit/{split}/{city}/...`` and ``gtFine/...`` (labelIds + color) for n scenes."""
-    fn = partial(_cityscapes_one, root=root, seed=seed, size=scaled(CITYSCAPES_SIZE, scale))
-    return _run(fn, range(n), workers, progress)
-
-
-def _run(fn, items, workers: int, progress) -> int:
+def write_pool(fn, items, workers: int, progress=None) -> int:
+    """``fn(item)`` (a domain's writer of one scene, returning the pairs it wrote) over the pool's
+    items on ``workers`` processes; returns the pairs written."""
     done = 0
     with worker_map(workers) as pmap:
         for r in pmap(fn, items):
@@ -447,8 +460,3 @@ def _run(fn, items, workers: int, progress) -> int:
             if progress:
                 progress(1)
     return done
-
-
-def gta5_native_size(scale: float) -> tuple[int, int]:
-    return scaled(GTA5_SIZE, scale)
-

@@ -1,83 +1,35 @@
-"""Map label images in any of the three native encodings to the 19 Cityscapes train ids.
+"""Map a domain's label images to the 19 Cityscapes train ids.
 
-``decode_train_ids`` turns one label file into a train-id array (uint8, 255 =
-ignore), picking the encoding from the PNG mode: ``P`` (GTA5, palette index =
-label id), ``L``/``I`` (Cityscapes labelIds) or ``RGB``/``RGBA`` (colour-coded).
-``unify_domain`` does a whole sampled domain in parallel and reports what it saw, including
+``decode_train_ids`` turns one label file in a Cityscapes encoding into a train-id array (uint8,
+255 = ignore; ``stylenorm.labels.decode_label``); a domain with its own encoding (SYNTHIA) gives its
+``decode_label`` to ``unify_domain``, which does a whole sampled domain in parallel and reports what it saw, including
 every value outside the Cityscapes table that ``unknown_to_ignore`` turned into 255 (per value:
 files, pixels). Errors name a label by its origin (the manifest's ``label_source``, e.g.
 ``03_labels.zip::labels/00090.png``) and its sampled copy.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from tqdm import tqdm
 
 from stylenorm import labels, paths
 from stylenorm.datasets import DatasetError
 from stylenorm.parallel import worker_map
 
-_ID_LUT = labels.id_to_train_id_lut(None)  # values outside the table -> labels.UNKNOWN, reported or set to 255
 INDEX_COLUMNS = ["id", "width", "height"]  # image: sampled_dir/images/<id>.png, label: unified_dir/labels/<id>.png
-_COLOUR_LUT: list[np.ndarray] = []  # 16 MiB, built on first use per process
-
-
-def _colour_lut() -> np.ndarray:
-    if not _COLOUR_LUT:
-        _COLOUR_LUT.append(labels.colour_to_train_id_lut(None))
-    return _COLOUR_LUT[0]
+decode_label = labels.decode_label  # the Cityscapes encodings; a domain may have its own (Domain.decode_label)
 
 
 def decode_train_ids(data: bytes, origin: str, unknown_to_ignore: bool = False) -> tuple[np.ndarray, str]:
-    """(train ids H x W uint8, encoding name) of one label file's bytes."""
+    """(train ids H x W uint8, encoding name) of one label file's bytes (the Cityscapes encodings)."""
     train_ids, encoding, _ = decode_label(data, origin, unknown_to_ignore)
     return train_ids, encoding
-
-
-def decode_label(data: bytes, origin: str, unknown_to_ignore: bool = False) -> tuple[np.ndarray, str, dict[str, int]]:
-    """(train ids H x W uint8, encoding name, {value outside the table: pixels set to 255}) of one label file."""
-    try:
-        img = Image.open(io.BytesIO(data))
-        img.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise DatasetError(f"{origin}: not a readable label image ({err})") from None
-    if img.mode in ("P", "L", "I", "I;16"):
-        values = np.asarray(img)
-        encoding = "palette" if img.mode == "P" else "ids"
-        if values.dtype != np.uint8:
-            if values.min() < 0 or values.max() > 255:
-                bad = np.unique(values[(values < 0) | (values > 255)])[:10].tolist()
-                raise DatasetError(f"{origin}: label ids outside the Cityscapes table: {bad}")
-            values = values.astype(np.uint8)
-        mapped = np.take(_ID_LUT, values)
-    elif img.mode in ("RGB", "RGBA"):
-        rgb = np.asarray(img.convert("RGB") if img.mode == "RGBA" else img).astype(np.int32)
-        key = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
-        mapped = np.take(_colour_lut(), key)
-        encoding, values = "rgb", key
-    else:
-        raise DatasetError(f"{origin}: unsupported label PNG mode {img.mode!r} (expected P, L, I or RGB)")
-    unknown = mapped == labels.UNKNOWN
-    if not unknown.any():
-        return mapped, encoding, {}
-    bad, pixels = np.unique(values[unknown], return_counts=True)
-    if encoding == "rgb":
-        shown = [((int(v) >> 16) & 255, (int(v) >> 8) & 255, int(v) & 255) for v in bad]
-        what = "colours"
-    else:
-        shown, what = bad.tolist(), "ids" if encoding == "ids" else "palette indices"
-    if not unknown_to_ignore:
-        raise DatasetError(f"{origin}: {what} outside the Cityscapes table: {shown[:10]} "
-                           "(set unify_labels.unknown_to_ignore: true to map them to 255)")
-    mapped[unknown] = labels.IGNORE_INDEX
-    return mapped, encoding, {str(v): int(n) for v, n in zip(shown, pixels)}
 
 
 def fit_to_image(train_ids: np.ndarray, size: tuple[int, int], policy: str) -> np.ndarray | None:
@@ -109,8 +61,8 @@ class _Job:
         return f"{self.source}, sampled as {self.label_path}" if self.source else str(self.label_path)
 
 
-def _unify_one(job: _Job, *, out_dir: Path, policy: str, unknown_to_ignore: bool):
-    train_ids, encoding, unknown = decode_label(job.label_path.read_bytes(), job.origin, unknown_to_ignore)
+def _unify_one(job: _Job, *, out_dir: Path, policy: str, unknown_to_ignore: bool, decode):
+    train_ids, encoding, unknown = decode(job.label_path.read_bytes(), job.origin, unknown_to_ignore)
     mismatch = train_ids.shape != (job.size[1], job.size[0])
     fitted = fit_to_image(train_ids, job.size, policy)
     if fitted is None:
@@ -122,8 +74,10 @@ def _unify_one(job: _Job, *, out_dir: Path, policy: str, unknown_to_ignore: bool
 
 
 def unify_domain(sampled_dir: Path, manifest: pd.DataFrame, out_dir: Path, *, policy: str,
-                 unknown_to_ignore: bool, workers: int = 1, desc: str = "unify") -> tuple[pd.DataFrame, dict, np.ndarray]:
-    """Write train-id labels for every manifest row; return (index, report, pixel counts per train id)."""
+                 unknown_to_ignore: bool, workers: int = 1, desc: str = "unify",
+                 decode=decode_label) -> tuple[pd.DataFrame, dict, np.ndarray]:
+    """Write train-id labels for every manifest row; return (index, report, pixel counts per train id).
+    ``decode(bytes, origin, unknown_to_ignore)`` reads one label file (the domain's ``decode_label``)."""
     (out_dir / paths.LABELS).mkdir(parents=True, exist_ok=True)
     jobs = [_Job(row.id, Path(sampled_dir) / paths.LABELS / f"{row.id}.png", (int(row.width), int(row.height)),
                  str(getattr(row, "label_source", "") or ""))
@@ -131,7 +85,7 @@ def unify_domain(sampled_dir: Path, manifest: pd.DataFrame, out_dir: Path, *, po
     for job in jobs:
         if not job.label_path.exists():
             raise DatasetError(f"{job.origin}: missing label for image {job.id}")
-    fn = partial(_unify_one, out_dir=out_dir, policy=policy, unknown_to_ignore=unknown_to_ignore)
+    fn = partial(_unify_one, out_dir=out_dir, policy=policy, unknown_to_ignore=unknown_to_ignore, decode=decode)
     with worker_map(workers) as pmap:
         results = list(tqdm(pmap(fn, jobs), total=len(jobs), desc=desc, unit="label"))
     counts = np.zeros(256, dtype=np.int64)

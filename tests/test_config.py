@@ -34,11 +34,9 @@ def test_repository_params_load_with_every_normalizer_section():
     (lambda r: r["base"].update(data_seed=1.5), r"base\.data_seed: expected an integer"),
     (lambda r: r["unify_labels"].update(size_mismatch="stretch"),
      r"unify_labels\.size_mismatch: 'stretch' is not one of \[resize_label \| crop \| drop\]"),
-    (lambda r: r["data"]["gta5"].update(source="ftp"), r"data\.gta5\.source"),
     (lambda r: r["split"].pop("test_fraction"), r"missing key split\.test_fraction"),
     (lambda r: r["split"].update(test_fraction=1.0), r"split\.test_fraction: must be in \(0, 1\)"),
     (lambda r: r["split"].update(val_fraction=0.85), r"split\.val_fraction: must be in \(0, 1\) and leave training"),
-    (lambda r: r["data"]["cityscapes"].update(source="local"), r"data\.cityscapes\.local_path: required"),
     (lambda r: r.update(fdaa={"fit": {}, "apply": {}}), r"unknown key\(s\) fdaa"),
     (lambda r: r["study"].update(normalizers=["identity", "cyclegann"]), r"study\.normalizers\[1\]: 'cyclegann' has no params section"),
     (lambda r: r["study"].update(seeds=[0, 0]), r"study\.seeds: must be distinct"),
@@ -46,7 +44,10 @@ def test_repository_params_load_with_every_normalizer_section():
     (lambda r: r["study"].update(fit_seeds=[0, 1]), r"study\.fit_seeds: must be one seed .* or the same list as study\.seeds"),
     (lambda r: r["study"].update(protocols=["mixed", "target_only"]), r"study\.protocols\[1\]: 'target_only' has no params section"),
     (lambda r: r["study"].update(protocols=[]), r"study\.protocols: must name at least one protocol"),
-    (lambda r: r["study"].update(oracles=["synthia"]), r"study\.oracles\[0\]: 'synthia' is not one of \[cityscapes \| gta5\]"),
+    (lambda r: r["study"].update(oracles=["synthia"]), r"study\.oracles: 'synthia' is not in study\.domains"),
+    (lambda r: r["study"].update(domains=["cityscapes", "gta5", "mars"]), r"study\.domains: 'mars' is no domain"),
+    (lambda r: r["data"].pop("gta5"), r"data\.gta5: missing \(every domain in study\.domains needs its data section\)"),
+    (lambda r: r["data"].update(sinthia={"source": "synthetic"}), r"unknown key\(s\) data\.sinthia"),
 ])
 def test_bad_values_fail_loudly(tmp_path, edit, message):
     with pytest.raises(ConfigError, match=message):
@@ -64,6 +65,22 @@ def test_bad_normalizer_values_fail_loudly_when_the_normalizer_is_used(tmp_path,
     params = load_params(edited(tmp_path, edit))
     with pytest.raises(ConfigError, match=message):
         params.normalizer(name)
+
+
+@pytest.mark.parametrize("name, edit, message", [
+    ("gta5", lambda r: r["data"]["gta5"].update(source="ftp"), r"data\.gta5\.source: 'ftp' is not one of \[synthetic \| local \| download\]"),
+    ("gta5", lambda r: r["data"]["gta5"].update(archives=11), r"data\.gta5: archives: must be in \[1, 10\]"),
+    ("cityscapes", lambda r: r["data"]["cityscapes"].update(source="local"), r"data\.cityscapes: local_path: required"),
+    ("synthia", lambda r: r["data"]["synthia"].update(base_url="x"), r"unknown key\(s\) data\.synthia\.base_url"),
+    ("foggy_cityscapes", lambda r: r["data"]["foggy_cityscapes"].update(beta=0.03),
+     r"data\.foggy_cityscapes: beta: 0\.03 is not one of \[0\.005 \| 0\.01 \| 0\.02\]"),
+])
+def test_bad_domain_values_fail_loudly_when_the_domain_is_used(tmp_path, name, edit, message):
+    """A domain's section is its module's to load (the data stages build the domain they run)."""
+    from stylenorm import domains
+    params = load_params(edited(tmp_path, edit))
+    with pytest.raises(ConfigError, match=message):
+        domains.get(name).from_params(params)
 
 
 def test_profiles_keep_comments_and_reject_unknown_keys(tmp_path):

@@ -14,14 +14,16 @@ from PIL import Image
 from stages.fetch import fetch
 from stages.split import split
 from stages.unify_labels import unify_labels
-from stylenorm import labels, paths, synthetic
-from stylenorm.datasets import DatasetError, find_pairs, open_tree
+from stylenorm import labels, paths
+from stylenorm.datasets import DatasetError, open_tree
+from stylenorm.domains import cityscapes, gta5
 from stylenorm.sampling import candidate_order, write_sample
 
 
 def with_source(params, domain, **kw):
-    data = dataclasses.replace(params.data, **{domain: dataclasses.replace(params.data.domain(domain), **kw)})
-    return dataclasses.replace(params, data=data)
+    """``params`` with ``data.<domain>`` changed by ``kw``."""
+    sections = {**params.data.domains, domain: {**params.data.domains[domain], **kw}}
+    return dataclasses.replace(params, data=dataclasses.replace(params.data, domains=sections))
 
 
 def test_pipeline_data_stages(params):
@@ -54,12 +56,12 @@ def test_pipeline_data_stages(params):
 
 def test_sampling_is_deterministic_and_without_replacement(tmp_path):
     """The code fetch calls: candidate_order (seeded) then write_sample (the first n usable pairs)."""
-    synthetic.write_gta5_tree(tmp_path / "tree", n=30, seed=0, scale=0.03, missing_rate=0.1, mismatch_rate=0.0)
+    gta5.write_tree(tmp_path / "tree", n=30, seed=0, scale=0.03, missing_rate=0.1, mismatch_rate=0.0)
     tree = open_tree(tmp_path / "tree")
-    inventory = find_pairs("gta5", tree)
+    inventory = gta5.find_pairs(tree)
 
     def sample(seed, name):
-        manifest, _ = write_sample(candidate_order(inventory, 20, seed, "gta5"), 20, tree, tmp_path / name)
+        manifest, _ = write_sample(candidate_order(inventory, 20, seed, gta5.Gta5.stream, "gta5"), 20, tree, tmp_path / name)
         return list(manifest.id)
 
     a, b, c = sample(3, "a"), sample(3, "b"), sample(4, "c")
@@ -67,7 +69,7 @@ def test_sampling_is_deterministic_and_without_replacement(tmp_path):
     assert set(a) <= {p.id for p in inventory.pairs}
     assert sorted(p.name for p in (tmp_path / "a" / "images").glob("*.png")) == [f"{i}.png" for i in a]
     with pytest.raises(DatasetError, match="only"):
-        candidate_order(inventory, len(inventory.pairs) + 1, seed=0, domain="gta5")
+        candidate_order(inventory, len(inventory.pairs) + 1, seed=0, stream=gta5.Gta5.stream, domain="gta5")
 
 
 def make_zips(tree_root: Path, out: Path, groups: dict[str, str]) -> None:
@@ -87,9 +89,9 @@ def make_zips(tree_root: Path, out: Path, groups: dict[str, str]) -> None:
 def test_local_source_directory_and_zips_agree(params, tmp_path, domain, groups):
     native = tmp_path / "native"
     if domain == "gta5":
-        synthetic.write_gta5_tree(native, n=30, seed=1, scale=0.05, missing_rate=0.1, mismatch_rate=0.0)
+        gta5.write_tree(native, n=30, seed=1, scale=0.05, missing_rate=0.1, mismatch_rate=0.0)
     else:
-        synthetic.write_cityscapes_tree(native, n=30, seed=1, scale=0.05)
+        cityscapes.write_tree(native, n=30, seed=1, scale=0.05)
     make_zips(native, tmp_path / "zips", groups)
     fetch(domain, with_source(params, domain, source="local", local_path=str(native)))
     from_dir = pd.read_csv(paths.sampled_dir(domain) / paths.MANIFEST, dtype={"id": str})
@@ -102,7 +104,7 @@ def test_local_source_directory_and_zips_agree(params, tmp_path, domain, groups)
 
 def test_corrupt_image_fails_clearly_and_writes_nothing(params, tmp_path):
     native = tmp_path / "native"
-    synthetic.write_gta5_tree(native, n=30, seed=1, scale=0.05, missing_rate=0.0, mismatch_rate=0.0)
+    gta5.write_tree(native, n=30, seed=1, scale=0.05, missing_rate=0.0, mismatch_rate=0.0)
     for f in (native / "images").glob("*.png"):
         f.write_bytes(f.read_bytes()[:200])  # truncated
     with pytest.raises(DatasetError, match=r"images/\d{5}\.png: not a readable image"):
@@ -139,7 +141,7 @@ def test_unknown_colour_fails_clearly_and_writes_nothing(params):
 def test_unknown_labels_are_counted_and_errors_name_the_archive(params, tmp_path):
     """Label values outside the table: an error naming the archive member, or 255 with counts per value."""
     native = tmp_path / "native"
-    synthetic.write_gta5_tree(native, n=16, seed=1, scale=0.05, missing_rate=0.0, mismatch_rate=0.0)
+    gta5.write_tree(native, n=16, seed=1, scale=0.05, missing_rate=0.0, mismatch_rate=0.0)
     make_zips(native, tmp_path / "zips", {"01_images.zip": "images", "01_labels.zip": "labels"})
     params = dataclasses.replace(params, data=dataclasses.replace(params.data, n_per_domain=12))
     fetch("gta5", with_source(params, "gta5", source="local", local_path=str(tmp_path / "zips")))

@@ -22,7 +22,8 @@ import pandas as pd
 import pytest
 
 from stages.fetch import fetch
-from stylenorm import paths, remote, synthetic
+from stylenorm import paths, remote
+from stylenorm.domains import cityscapes, gta5
 from stylenorm.config import ConfigError
 from stylenorm.datasets import DatasetError
 from tests.fake_servers import ArchiveServer, CityscapesServer
@@ -33,7 +34,7 @@ SENTINEL = "s3ntinel-Pa55word-do-not-leak"
 def gta5_archives(root: Path, n: int = 24, archives: int = 2) -> Path:
     """GTA5-layout zips (01_images.zip, 01_labels.zip, 02_...) over a synthetic tree, ids split across archives."""
     native = root / "native"
-    synthetic.write_gta5_tree(native, n=n, seed=3, scale=0.05, missing_rate=0.1, mismatch_rate=0.0)
+    gta5.write_tree(native, n=n, seed=3, scale=0.05, missing_rate=0.1, mismatch_rate=0.0)
     out = root / "server"
     out.mkdir()
     per = -(-n // archives)
@@ -47,9 +48,14 @@ def gta5_archives(root: Path, n: int = 24, archives: int = 2) -> Path:
     return out
 
 
+def with_source(params, domain: str, n: int, **kw):
+    """``params`` with ``data.<domain>`` changed by ``kw`` and ``n`` pairs per domain."""
+    sections = {**params.data.domains, domain: {**params.data.domains[domain], **kw}}
+    return dataclasses.replace(params, data=dataclasses.replace(params.data, domains=sections, n_per_domain=n))
+
+
 def gta5_download(params, url: str, **gta5_changes):
-    gta5 = dataclasses.replace(params.data.gta5, source="download", base_url=url, archives=2, **gta5_changes)
-    return dataclasses.replace(params, data=dataclasses.replace(params.data, gta5=gta5, n_per_domain=6))
+    return with_source(params, "gta5", 6, source="download", base_url=url, archives=2, **gta5_changes)
 
 
 @pytest.fixture
@@ -68,8 +74,7 @@ def served(tmp_path, monkeypatch):
 
 
 def local_reference(params, root):
-    gta5 = dataclasses.replace(params.data.gta5, source="local", local_path=str(root))
-    fetch("gta5", dataclasses.replace(params, data=dataclasses.replace(params.data, gta5=gta5, n_per_domain=6)))
+    fetch("gta5", with_source(params, "gta5", 6, source="local", local_path=str(root)))
     return pd.read_csv(paths.sampled_dir("gta5") / paths.MANIFEST, dtype={"id": str})
 
 
@@ -254,7 +259,7 @@ def test_killed_fetch_reruns_only_missing_members(params, project, served, tmp_p
 
 def cityscapes_archives(root: Path) -> Path:
     native = root / "cs_native"
-    synthetic.write_cityscapes_tree(native, n=16, seed=2, scale=0.05)
+    cityscapes.write_tree(native, n=16, seed=2, scale=0.05)
     out = root / "cs_server"
     out.mkdir()
     for archive, top in (("leftImg8bit_trainvaltest.zip", "leftImg8bit"), ("gtFine_trainvaltest.zip", "gtFine")):
@@ -271,8 +276,7 @@ def test_cityscapes_download_keeps_credentials_out(params, tmp_path, monkeypatch
     root = cityscapes_archives(tmp_path)
     server = CityscapesServer(root, username="ada", password=SENTINEL)
     try:
-        cs = dataclasses.replace(params.data.cityscapes, source="download", base_url=server.url)
-        p = dataclasses.replace(params, data=dataclasses.replace(params.data, cityscapes=cs, n_per_domain=12))
+        p = with_source(params, "cityscapes", 12, source="download", base_url=server.url)
         monkeypatch.delenv("CITYSCAPES_USERNAME", raising=False)
         monkeypatch.delenv("CITYSCAPES_PASSWORD", raising=False)
         with pytest.raises(ConfigError, match="CITYSCAPES_USERNAME, CITYSCAPES_PASSWORD"):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stylenorm import paths
+from stylenorm import domains, paths
 from stylenorm.fcn import fcn_metrics_path, fcn_table, gain_rows, score_translation
 from stylenorm.protocols import base as protocols_base
 from stylenorm.protocols.mixed import Mixed
@@ -86,7 +86,8 @@ def test_gain_rows_pair_each_protocols_translation_with_its_target_column():
               "source_only": {"identity": {"GTA5 (target)": {"mean": 0.1}},
                               "unit": {"GTA5 (target)": {**delta, "delta_vs_identity": -0.01}},
                               "oracle": {"GTA5 (target)": {**delta, "delta_vs_identity": 0.5}}}}
-    protocols = {"mixed": Mixed(), "source_only": SourceOnly(Direction("cityscapes", "gta5"))}
+    labels = {d: domains.label(d) for d in ("cityscapes", "gta5")}
+    protocols = {"mixed": Mixed(labels=labels), "source_only": SourceOnly(Direction("cityscapes", "gta5"), labels)}
     rows = gain_rows(tables, fcn, protocols, fit_seed=0)
     got = {(r.protocol, r.normalizer): (r.direction, r.column, r.fcn_miou, r.gain) for r in rows.itertuples()}
     assert got == {("mixed", "identity"): ("gta5_to_cityscapes", "Cityscapes", 0.1, 0.0),

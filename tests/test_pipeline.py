@@ -6,6 +6,7 @@ changes it works on its own copy, so no test depends on another having run (or o
 from __future__ import annotations
 
 import ast
+import re
 import inspect
 import json
 import os
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import pandas as pd
 import yaml
 from PIL import Image
 
@@ -239,6 +241,23 @@ def test_adding_a_seed_runs_only_that_seeds_cells(repo):
     assert ran_stages(out) == {"train_seg@mixed-identity-2", "train_seg@mixed-unit-2", "evaluate@mixed-identity-2",
                                "evaluate@mixed-unit-2", "report"}, out
     assert json.loads((repo / paths.TABLE_JSON).read_text())["mixed"]["unit"]["Cityscapes"]["n"] == 3
+
+
+def test_adding_domains_runs_only_their_data_stages(repo):
+    """#21: SYNTHIA and Foggy Cityscapes join by one `study.domains` edit: their fetch, unify_labels and
+    split run (each reading only what it declares), every cell comes from before unchanged, and the
+    report (which reads study.domains for its labels) writes the same tables."""
+    table = (repo / paths.TABLE_MD).read_bytes()
+    added = ("synthia", "foggy_cityscapes")
+    edit_params(repo, lambda p: p["study"].update(domains=["cityscapes", "gta5", *added]))
+    audit = repo.parent / "audit"
+    out = dvc("repro", cwd=repo, STYLENORM_AUDIT_DIR=str(audit))
+    assert ran_stages(out) == {f"{s}@{d}" for s in ("fetch", "unify_labels", "split") for d in added} | {"report"}, out
+    assert (repo / paths.TABLE_MD).read_bytes() == table
+    checked, undeclared = _declared_reads_only(repo, audit)
+    assert {f"fetch@{d}" for d in added} <= checked and not undeclared, undeclared
+    for d in added:
+        assert len(pd.read_csv(repo / paths.splits_dir(d) / "test.csv")) > 0
 
 
 def test_every_normalizer_joins_the_grid_with_a_single_seed(repo):
@@ -499,7 +518,7 @@ def test_every_stage_depends_on_the_code_it_imports():
     """Each stage's transitive imports of project code (and, for a stage that builds a normalizer, that
     normalizer's module, which it imports by name) are DVC dependencies, so no code change can leave a
     result stale."""
-    from stylenorm import normalizers, protocols
+    from stylenorm import domains, normalizers, protocols
     missing = {}
     for name, cmd, deps, _ in _stages(full=True):
         words = cmd.split()
@@ -511,6 +530,8 @@ def test_every_stage_depends_on_the_code_it_imports():
         if "params.protocol(" in start[-1].read_text():  # ... or the protocol(s) named in its cmd, or every one
             named = [w for w in words if w in protocols.available()] or protocols.available()
             start += [_module_file(f"stylenorm.protocols.{w}") for w in named]
+        if re.search(r"domains\.(get|label)\(", start[-1].read_text()):  # ... or domain modules, by name
+            start += [_module_file(f"stylenorm.domains.{d}") for d in domains.available()]
         files = {f.relative_to(REPO).as_posix() for f in _closure(start)}
         lacking = sorted(f for f in files if not _covered(f, deps))
         if lacking:

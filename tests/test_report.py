@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from stylenorm import paths
+from stylenorm import domains, paths
 from stylenorm.protocols.mixed import Mixed
 from stylenorm.report import (class_delta_rows, classes_learned, display_name, grid_table, load_cells, markdown,
                               set_domains, summary_metrics, tuning_columns)
 from tests.test_statistics import T975_DF2, _holm_by_hand, _seeds_by_hand
 
-MIXED = Mixed()
+LABELS = {d: domains.label(d) for d in ("cityscapes", "gta5")}  # as the report names the domains
+MIXED = Mixed(labels=LABELS)
 NAMES = ["identity", "unit", "fda"]
 # Per seed 0, 1, 2: Cityscapes and GTA5 mIoU of each row (Average = their mean, as evaluate writes it).
 CITY = {"identity": [0.30, 0.32, 0.28], "unit": [0.31, 0.30, 0.275], "fda": [0.33, 0.36, 0.30]}
@@ -253,5 +254,5 @@ def test_source_only_tunes_on_the_source_alone():
     assert tuning_columns(MIXED) == {"Cityscapes": "cityscapes", "GTA5": "gta5_normalized", "Average": "average"}
     from stylenorm.protocols.source_only import Direction, SourceOnly
     for source, target in (("cityscapes", "gta5"), ("gta5", "cityscapes")):
-        cols = tuning_columns(SourceOnly(Direction(source=source, target=target)))
+        cols = tuning_columns(SourceOnly(Direction(source=source, target=target), LABELS))
         assert list(cols.values()) == [source], cols

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from stylenorm import paths
+from stylenorm import domains, paths
 from stylenorm.protocols.mixed import Mixed
 from stylenorm.report import grid_table, load_cells, markdown, set_domains
 from stylenorm.statistics import bootstrap_indices, bootstrap_miou, mean_ci, miou_from_sums, paired, percentile_interval
@@ -65,7 +65,8 @@ def test_bootstrap_indices_follow_the_seed():
     assert np.array_equal(a, b) and not np.array_equal(a, c) and a.min() >= 0 and a.max() < 10
 
 
-MIXED = Mixed()
+LABELS = {d: domains.label(d) for d in ("cityscapes", "gta5")}  # as the report names the domains
+MIXED = Mixed(labels=LABELS)
 DOMAINS = set_domains(MIXED, ["unit"], 0)
 
 

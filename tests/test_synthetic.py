@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from stylenorm import labels, synthetic
+from stylenorm.domains import cityscapes, gta5
 
 
 def test_scene_is_deterministic():
@@ -43,12 +44,12 @@ def test_same_layout_two_styles_differ_visibly():
 
 
 def test_native_layouts(tmp_path):
-    synthetic.write_gta5_tree(tmp_path / "g", n=5, seed=0, scale=0.03, missing_rate=0.0, mismatch_rate=0.0)
-    synthetic.write_cityscapes_tree(tmp_path / "c", n=5, seed=0, scale=0.03)
+    gta5.write_tree(tmp_path / "g", n=5, seed=0, scale=0.03, missing_rate=0.0, mismatch_rate=0.0)
+    cityscapes.write_tree(tmp_path / "c", n=5, seed=0, scale=0.03)
     from PIL import Image
     lab = Image.open(tmp_path / "g" / "labels" / "00001.png")
     assert lab.mode == "P" and lab.getpalette()[3 * 7: 3 * 7 + 3] == [128, 64, 128]  # index 7 = road colour
-    assert Image.open(tmp_path / "g" / "images" / "00001.png").size == synthetic.gta5_native_size(0.03)
+    assert Image.open(tmp_path / "g" / "images" / "00001.png").size == synthetic.scaled(gta5.NATIVE_SIZE, 0.03)
     ids = sorted((tmp_path / "c" / "gtFine").rglob("*_gtFine_labelIds.png"))
     colours = sorted((tmp_path / "c" / "gtFine").rglob("*_gtFine_color.png"))
     images = sorted((tmp_path / "c" / "leftImg8bit").rglob("*_leftImg8bit.png"))

@@ -146,9 +146,9 @@ def test_checkpoint_round_trip(cfg, tmp_path):
 
 def _train_paths(project):
     from stylenorm import paths
-    from stylenorm.synthetic import write_cityscapes_tree, write_gta5_tree
-    write_gta5_tree(project / "gA", n=6, seed=0, scale=0.05, missing_rate=0, mismatch_rate=0)
-    write_cityscapes_tree(project / "gB", n=6, seed=0, scale=0.05)
+    from stylenorm.domains import cityscapes, gta5
+    gta5.write_tree(project / "gA", n=6, seed=0, scale=0.05, missing_rate=0, mismatch_rate=0)
+    cityscapes.write_tree(project / "gB", n=6, seed=0, scale=0.05)
     return sorted((project / "gA" / paths.IMAGES).glob("*.png")), sorted((project / "gB").rglob("*_leftImg8bit.png"))
 
 
@@ -198,13 +198,13 @@ def test_ddp_two_cpu_processes_keep_identical_weights(cfg, project):
 
 def test_content_change_under_the_same_ids_retrains_from_scratch(cfg, project, capsys):
     """A checkpoint of a run on other images is never resumed, even when every file name is the same."""
-    from stylenorm.synthetic import write_gta5_tree
+    from stylenorm.domains import gta5
     paths_A, paths_B = _train_paths(project)
     cfg = dataclasses.replace(cfg, iterations=4, checkpoint_every=2)
     kw = dict(paths_A=paths_A, paths_B=paths_B, seed=0, progress=False, model_path=project / "m/model.pt",
               ckpt_dir=project / "m/ckpt", live_dir=project / "m/live")
     first = {k: v.clone() for k, v in train_unit(cfg, **kw).netG.state_dict().items()}
-    write_gta5_tree(project / "gA", n=6, seed=1, scale=0.05, missing_rate=0, mismatch_rate=0)  # new scenes, same ids
+    gta5.write_tree(project / "gA", n=6, seed=1, scale=0.05, missing_rate=0, mismatch_rate=0)  # new scenes, same ids
     assert sorted((project / "gA" / "images").glob("*.png")) == paths_A
     capsys.readouterr()
     second = train_unit(cfg, **kw).netG.state_dict()

@@ -17,12 +17,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
 
 from stylenorm import paths
 from stylenorm.components import PROTOCOLS as REGISTRY
 from stylenorm.config import NoParams
-from stylenorm.domains import DOMAIN_LABEL, DOMAINS  # noqa: F401 (DOMAIN_LABEL: the protocols' and the report's)
 
 
 @dataclass(frozen=True)
@@ -53,9 +52,9 @@ def oracle_sets(domain: str, split: str) -> list[TestSet]:
 
 
 def oracle_test_sets(split: str = "test") -> dict[str, TestSet]:
-    """Every oracle is scored on every domain's raw test images (named by domain, as the
+    """Every oracle is scored on both domains' raw test images (named by domain, as the
     ``source_only`` protocol's sets, so its table can show the oracle as a row)."""
-    return {d: raw(d, split) for d in DOMAINS}
+    return {d: raw(d, split) for d in (paths.TARGET_DOMAIN, paths.SOURCE_DOMAIN)}
 
 
 def as_sources(sets: list[TestSet]) -> list[dict]:
@@ -64,7 +63,9 @@ def as_sources(sets: list[TestSet]) -> list[dict]:
 
 class Protocol:
     """Base class. Subclasses set ``name`` and (optionally) ``Params``, and implement
-    ``train_sets``, ``test_sets`` and ``columns``; ``self.cfg`` holds the loaded params section."""
+    ``train_sets``, ``test_sets`` and ``columns``; ``self.cfg`` holds the loaded params section.
+    ``labels`` (domain -> display name, given by the report, which imports the domain modules) name
+    the domains in titles and columns; without them a domain shows as its name."""
 
     name: ClassVar[str]
     Params: ClassVar[type] = NoParams
@@ -73,8 +74,12 @@ class Protocol:
     # Reported values of a source study: row -> one value per column of ``columns()``.
     reported: ClassVar[dict[str, tuple[float, ...]]] = {}
 
-    def __init__(self, cfg: Any = None):
+    def __init__(self, cfg: Any = None, labels: Mapping[str, str] | None = None):
         self.cfg = cfg if cfg is not None else self.Params()
+        self.labels = dict(labels or {})
+
+    def label(self, domain: str) -> str:
+        return self.labels.get(domain, domain)
 
     def train_sets(self, normalizer: str, fit_seed: int, split: str) -> list[TestSet]:
         """What a segmenter of ``normalizer``'s row trains on (``split="train"``) and computes its

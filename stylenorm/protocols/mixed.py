@@ -23,10 +23,10 @@ class Mixed(Protocol):
         return sets
 
     def columns(self) -> dict[str, str]:
-        return {"Cityscapes": "cityscapes", "GTA5": "gta5_normalized", "Average": "average"}
+        return {self.label("cityscapes"): "cityscapes", self.label("gta5"): "gta5_normalized", "Average": "average"}
 
     def extra_columns(self) -> dict[str, str]:
-        return {"GTA5 raw": "gta5_raw"}
+        return {f"{self.label('gta5')} raw": "gta5_raw"}
 
     def baseline_key(self, key: str) -> str:
         return "gta5_normalized" if key == "gta5_raw" else key  # identity's GTA5 images are raw

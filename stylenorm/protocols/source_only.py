@@ -9,14 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stylenorm.domains import Domain
-from stylenorm.protocols.base import DOMAIN_LABEL, Protocol, TestSet, normalized, raw, register
+from stylenorm import domains
+from stylenorm.protocols.base import Protocol, TestSet, normalized, raw, register
 
 
 @dataclass(frozen=True)
 class Direction:
-    source: Domain  # labelled training domain [cityscapes | gta5]
-    target: Domain  # scored domain, never trained on [cityscapes | gta5]
+    source: str  # labelled training domain [cityscapes | gta5]
+    target: str  # scored domain, never trained on [cityscapes | gta5]
+
+    def __post_init__(self):
+        for key in ("source", "target"):
+            if getattr(self, key) not in domains.available():
+                raise ValueError(f"{key}: {getattr(self, key)!r} is no domain (one of {', '.join(domains.available())})")
 
 
 @register
@@ -24,10 +29,10 @@ class SourceOnly(Protocol):
     name = "source_only"
     Params = Direction
 
-    def __init__(self, cfg: Direction):
+    def __init__(self, cfg: Direction, labels=None):
         if cfg.source == cfg.target:
             raise ValueError(f"source_only: source and target are both {cfg.source!r}")
-        super().__init__(cfg)
+        super().__init__(cfg, labels)
 
     def train_sets(self, normalizer: str, fit_seed: int, split: str) -> list[TestSet]:
         return [normalized(normalizer, fit_seed, self.cfg.source, split)]
@@ -36,18 +41,18 @@ class SourceOnly(Protocol):
         return {self.cfg.target: raw(self.cfg.target, split), self.cfg.source: raw(self.cfg.source, split)}
 
     def columns(self) -> dict[str, str]:
-        return {f"{DOMAIN_LABEL[self.cfg.target]} (target)": self.cfg.target,
-                f"{DOMAIN_LABEL[self.cfg.source]} (source)": self.cfg.source}
+        return {f"{self.label(self.cfg.target)} (target)": self.cfg.target,
+                f"{self.label(self.cfg.source)} (source)": self.cfg.source}
 
     def oracle_domain(self) -> str | None:
         return self.cfg.target
 
     def title(self) -> str:
-        s, t = DOMAIN_LABEL[self.cfg.source], DOMAIN_LABEL[self.cfg.target]
+        s, t = self.label(self.cfg.source), self.label(self.cfg.target)
         return f"Protocol `source_only` ({s} -> {t}): test mIoU (19 classes) of segmenters trained on {s} only"
 
     def caption(self) -> str:
-        s, t = DOMAIN_LABEL[self.cfg.source], DOMAIN_LABEL[self.cfg.target]
+        s, t = self.label(self.cfg.source), self.label(self.cfg.target)
         return (f"Rows: identity = {s} images as they are (source-only); a normalizer = {s} images in the {t} "
                 f"style; oracle = trained on {t}'s own training split (the upper bound). Columns: raw {t} test "
                 f"images (the target), raw {s} test images (the source, for reference). Both domains are scored "
