@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import yaml
 
-from stylenorm import domains
+from stylenorm import domains, paths
 
 PARAMS_PATH = Path("params.yaml")
 
@@ -273,8 +273,10 @@ def validate(params: Params, path: Path) -> None:
     for name in st.domains:
         need(name in domains.available(), "study.domains", f"{name!r} is no domain (one of {', '.join(domains.available())})")
         need(name in params.data.domains, f"data.{name}", "missing (every domain in study.domains needs its data section)")
+    for name in paths.PAIR:  # the grid's cells use this pair (normalizers, protocols, oracles)
+        need(name in st.domains, "study.domains", f"must list {name!r}: the grid's cells use {' and '.join(paths.PAIR)}")
     for name in st.oracles:
-        need(name in st.domains, "study.oracles", f"{name!r} is not in study.domains {list(st.domains)}")
+        need(name in paths.PAIR, "study.oracles", f"{name!r} is not one of the grid's domains [{' | '.join(paths.PAIR)}]")
     need(len(st.seeds) >= 1 and len(set(st.seeds)) == len(st.seeds), "study.seeds", "must be distinct seeds, at least one")
     need(len(st.fit_seeds) == 1 or list(st.fit_seeds) == list(st.seeds), "study.fit_seeds",
          "must be one seed (every segmenter shares the fitted normalizer) or the same list as study.seeds (re-fit per seed)")

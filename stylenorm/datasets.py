@@ -106,6 +106,9 @@ def open_tree(path: str | Path):
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"{path}: no such file or directory")
+    if path.is_file() and path.suffix.lower() in (".rar", ".7z", ".tar", ".gz", ".tgz"):
+        raise DatasetError(f"{path}: a {path.suffix} archive is read only once extracted (e.g. unrar x, 7z x, "
+                           "tar xf); point local_path at the extracted folder")
     if path.is_file():
         return ZipTree([path])
     zips = sorted(path.glob("*.zip"))

@@ -10,7 +10,7 @@ drawn far to near. The same operations rasterise two things:
   (saturated palette, flat shading, hard edges, warm directional light -- GTA5-like) or
   ``render`` (pastel palette, flat ambient light, cool cast, soft edges, no noise -- SYNTHIA-like),
 
-and, for fog, a depth map in metres (``scene(..., depth=True)``; ``add_fog``). A ``Viewpoint``
+and, for fog, each pixel's distance from the camera in metres (``scene(..., distance=True)``; ``add_fog``). A ``Viewpoint``
 sets the camera's height and pitch range (a car's, or SYNTHIA's higher random viewpoints).
 Each domain module (``stylenorm/domains/``) writes a pool of scenes in its dataset's *native*
 layout and label encoding with ``write_pool``, so the real loaders read them. Everything is
@@ -284,13 +284,13 @@ def _vehicle(cam: _Camera, cls: str, x: float, z: float, rng: np.random.Generato
         r = 0.33
         for dz in (0.0, length * 0.8):
             parts.append(("ellipse", cam.box(x - 0.08, 2 * r, x + 0.08, 0, z + dz), cls, "tyre", paint))
-        parts.append(("polygon", cam.quad_x(side_x, 0.3, 0.8, z, z + length), cls, mat, paint))
+        parts.append(("polygon", cam.quad_x(side_x, 0.3, 0.8, z, z + length), cls, mat, paint, ("x", side_x)))
         parts += _person(cam, x, z + length * 0.4, rng, "rider", base_y=0.75)
         return parts
     body_top = h * (0.55 if cls == "car" else 0.92)
-    parts.append(("polygon", cam.quad_x(side_x, 0.25, body_top, z, z + length), cls, mat, paint))
+    parts.append(("polygon", cam.quad_x(side_x, 0.25, body_top, z, z + length), cls, mat, paint, ("x", side_x)))
     if cls == "car":
-        parts.append(("polygon", cam.quad_x(side_x, body_top, h, z + 0.9, z + length - 1.2), cls, "glass", paint))
+        parts.append(("polygon", cam.quad_x(side_x, body_top, h, z + 0.9, z + length - 1.2), cls, "glass", paint, ("x", side_x)))
     parts.append(("polygon", cam.quad_z(x0, x1, 0.25, body_top, z), cls, mat, paint))
     for wx in (x0, x1 - 0.35):
         parts.append(("rect", cam.box(wx, 0.6, wx + 0.35, 0, z), cls, "tyre", paint))
@@ -408,9 +408,10 @@ def render_image(ops: list[Op], width: int, height: int, style: str, rng: np.ran
     return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
-def rasterise_depth(ops: list[Op], cam: _Camera) -> np.ndarray:
-    """The depth map (float32 metres, H x W; inf for the sky) of a scene: each pixel takes the depth
-    of the op drawn last over it, as the label map takes its label."""
+def rasterise_distance(ops: list[Op], cam: _Camera) -> np.ndarray:
+    """Each pixel's distance from the camera along its ray (float32 metres, H x W; inf for the sky):
+    the depth of the op drawn last over it (as the label map takes its label) times the ray's length
+    per unit depth."""
     index = Image.new("I", (cam.w, cam.h), 0)
     draw = ImageDraw.Draw(index)
     for k, op in enumerate(ops):
@@ -420,25 +421,27 @@ def rasterise_depth(ops: list[Op], cam: _Camera) -> np.ndarray:
     for k in np.unique(index):
         ys, xs = np.nonzero(index == k)
         depth[ys, xs] = cam.depth(ops[k], ys, xs)
-    return depth
+    v, u = np.mgrid[0 : cam.h, 0 : cam.w].astype(np.float32) + 0.5
+    return depth * np.sqrt(1.0 + ((u - cam.cx) ** 2 + (v - cam.horizon) ** 2) / cam.f ** 2)
 
 
 def scene(seed: int, stream: str, index: int, width: int, height: int, style: str, view: Viewpoint = CAR,
-          depth: bool = False):
-    """(image, label ids) of scene ``index`` of a stream, deterministic from the seed; with ``depth``,
-    (image, label ids, depth in metres)."""
+          distance: bool = False):
+    """(image, label ids) of scene ``index`` of a stream, deterministic from the seed; with ``distance``,
+    (image, label ids, each pixel's distance from the camera in metres)."""
     key = [seed, sum(stream.encode()) * 1000 + len(stream), index]
     ops, cam = _compose(np.random.default_rng(key + [0]), width, height, view)
     label_ids = rasterise_labels(ops, width, height)
     image = render_image(ops, width, height, style, np.random.default_rng(key + [1]))
-    return (image, label_ids, rasterise_depth(ops, cam)) if depth else (image, label_ids)
+    return (image, label_ids, rasterise_distance(ops, cam)) if distance else (image, label_ids)
 
 
-def add_fog(image: np.ndarray, depth: np.ndarray, beta: float, airlight: float) -> np.ndarray:
-    """Homogeneous fog as Sakaridis et al. (2018) synthesise it: I = R t + L (1 - t), with transmittance
-    t = exp(-beta d), d the distance in metres, L a grey atmospheric light in [0, 1]; uint8 in and out.
-    beta 0.005 / 0.01 / 0.02 per metre = visibility 600 / 300 / 150 m (3 / beta)."""
-    t = np.exp(-beta * depth)[..., None]
+def add_fog(image: np.ndarray, distance: np.ndarray, beta: float, airlight: float) -> np.ndarray:
+    """Homogeneous fog as Sakaridis et al. (2018) synthesise it (Koschmieder's law): I = R t + L (1 - t),
+    with transmittance t = exp(-beta d), d the distance from the camera in metres, L a grey atmospheric
+    light in [0, 1]; uint8 in and out. beta 0.005 / 0.01 / 0.02 per metre = visibility 600 / 300 / 150 m
+    (3 / beta)."""
+    t = np.exp(-beta * distance)[..., None]
     foggy = image.astype(np.float32) / 255.0 * t + airlight * (1.0 - t)
     return (np.clip(foggy, 0, 1) * 255 + 0.5).astype(np.uint8)
 

@@ -44,7 +44,8 @@ def test_repository_params_load_with_every_normalizer_section():
     (lambda r: r["study"].update(fit_seeds=[0, 1]), r"study\.fit_seeds: must be one seed .* or the same list as study\.seeds"),
     (lambda r: r["study"].update(protocols=["mixed", "target_only"]), r"study\.protocols\[1\]: 'target_only' has no params section"),
     (lambda r: r["study"].update(protocols=[]), r"study\.protocols: must name at least one protocol"),
-    (lambda r: r["study"].update(oracles=["synthia"]), r"study\.oracles: 'synthia' is not in study\.domains"),
+    (lambda r: r["study"].update(oracles=["synthia"]), r"study\.oracles: 'synthia' is not one of the grid's domains \[gta5 \| cityscapes\]"),
+    (lambda r: r["study"].update(domains=["cityscapes", "synthia"]), r"study\.domains: must list 'gta5': the grid's cells use gta5 and cityscapes"),
     (lambda r: r["study"].update(domains=["cityscapes", "gta5", "mars"]), r"study\.domains: 'mars' is no domain"),
     (lambda r: r["data"].pop("gta5"), r"data\.gta5: missing \(every domain in study\.domains needs its data section\)"),
     (lambda r: r["data"].update(sinthia={"source": "synthetic"}), r"unknown key\(s\) data\.sinthia"),
@@ -69,11 +70,11 @@ def test_bad_normalizer_values_fail_loudly_when_the_normalizer_is_used(tmp_path,
 
 @pytest.mark.parametrize("name, edit, message", [
     ("gta5", lambda r: r["data"]["gta5"].update(source="ftp"), r"data\.gta5\.source: 'ftp' is not one of \[synthetic \| local \| download\]"),
-    ("gta5", lambda r: r["data"]["gta5"].update(archives=11), r"data\.gta5: archives: must be in \[1, 10\]"),
-    ("cityscapes", lambda r: r["data"]["cityscapes"].update(source="local"), r"data\.cityscapes: local_path: required"),
+    ("gta5", lambda r: r["data"]["gta5"].update(archives=11), r"data\.gta5\.archives: must be in \[1, 10\]"),
+    ("cityscapes", lambda r: r["data"]["cityscapes"].update(source="local"), r"data\.cityscapes\.local_path: required when source is local"),
     ("synthia", lambda r: r["data"]["synthia"].update(base_url="x"), r"unknown key\(s\) data\.synthia\.base_url"),
     ("foggy_cityscapes", lambda r: r["data"]["foggy_cityscapes"].update(beta=0.03),
-     r"data\.foggy_cityscapes: beta: 0\.03 is not one of \[0\.005 \| 0\.01 \| 0\.02\]"),
+     r"data\.foggy_cityscapes\.beta: 0\.03 is not one of \[0\.005 \| 0\.01 \| 0\.02\]"),
 ])
 def test_bad_domain_values_fail_loudly_when_the_domain_is_used(tmp_path, name, edit, message):
     """A domain's section is its module's to load (the data stages build the domain they run)."""

@@ -14,6 +14,7 @@ from stages.fetch import fetch
 from stages.split import split
 from stages.unify_labels import unify_labels
 from stylenorm import domains, labels, paths, synthetic
+from stylenorm.config import ConfigError
 from stylenorm.datasets import DatasetError, open_tree
 from stylenorm.domains import cityscapes, foggy_cityscapes, synthia
 from tests.test_data_stages import with_source
@@ -47,8 +48,9 @@ def test_synthia_labels_through_fetch_and_unify_map_every_id(params, tmp_path):
     p = with_source(params, "synthia", source="local", local_path=str(tmp_path / "synthia"))
     report = fetch("synthia", p)
     assert report["sampled"] == params.data.n_per_domain
-    sampled = next((paths.sampled_dir("synthia") / "labels").glob("*.png"))
-    assert Image.open(sampled).convert("RGB").getextrema()[0] == (0, 0)  # PIL keeps only the high byte: all zeros
+    manifest = pd.read_csv(paths.sampled_dir("synthia") / paths.MANIFEST, dtype={"id": str})
+    for row in manifest.itertuples():  # copied untouched: still 16 bits, instances > 255 intact
+        assert (paths.sampled_dir("synthia") / "labels" / f"{row.id}.png").read_bytes() == open(row.label_source, "rb").read()
     unified = unify_labels("synthia", p)
     assert unified["encodings"] == {"synthia16": params.data.n_per_domain}
     expected_name = {0: None, 1: "sky", 2: "building", 3: "road", 4: "sidewalk", 5: "fence", 6: "vegetation",
@@ -86,17 +88,35 @@ def test_synthia_bad_labels_name_the_file(params, tmp_path):
                                                                               "300": {"files": 1, "pixels": 1}}
 
 
+def test_synthia_unreadable_inputs_name_what_to_do(params, tmp_path):
+    (tmp_path / "SYNTHIA_RAND_CITYSCAPES.rar").write_bytes(b"Rar!\x1a\x07\x00")
+    with pytest.raises(DatasetError, match=r"SYNTHIA_RAND_CITYSCAPES\.rar: a \.rar archive is read only once extracted"):
+        fetch("synthia", with_source(params, "synthia", source="local", local_path=str(tmp_path / "SYNTHIA_RAND_CITYSCAPES.rar")))
+    with pytest.raises(ConfigError, match=r"data\.synthia\.source: download is not offered: .* extract it \(unrar x or 7z x\)"):
+        fetch("synthia", with_source(params, "synthia", source="download"))
+    with pytest.raises(DatasetError, match=r"GT/LABELS/0000007\.png: not a readable label image"):
+        synthia.decode_label(b"", "GT/LABELS/0000007.png")
+    assert not paths.sampled_dir("synthia").exists()
+
+
 def test_embedded_synthia_is_native_and_its_own_style(tmp_path):
     synthia.write_tree(tmp_path / "s", n=4, seed=0, scale=0.1)
     label = cv2.imread(str(tmp_path / "s" / "GT" / "LABELS" / "0000001.png"), cv2.IMREAD_UNCHANGED)
     image = np.asarray(Image.open(tmp_path / "s" / "RGB" / "0000001.png"))
     assert label.dtype == np.uint16 and label.shape == image.shape and image.shape[:2] == (76, 128)  # 1280:760
     assert set(np.unique(label[..., 2])) <= set(synthia.SYNTHIA_IDS) and label[..., 1].max() > 0  # instances
-    decoded, _, _ = synthia.decode_label(cv2.imencode(".png", label)[1].tobytes(), "x")
-    assert set(np.unique(decoded)) <= set(labels.TRAIN_ID[c] for c in synthia.CLASSES_16) | {255}
+    render, ids = synthetic.scene(0, "synthia", 1, 128, 76, "render", view=synthia.VIEW)
+    np.testing.assert_array_equal(image, render)  # SYNTHIA's viewpoints and rendering ...
+    car_view, _ = synthetic.scene(0, "synthia", 1, 128, 76, "render")
     real, _ = synthetic.scene(0, "synthia", 1, 128, 76, "real", view=synthia.VIEW)
-    render, _ = synthetic.scene(0, "synthia", 1, 128, 76, "render", view=synthia.VIEW)
-    assert np.abs(real.astype(float) - render.astype(float)).mean() > 20  # same scene, another rendering
+    assert np.abs(image.astype(float) - car_view.astype(float)).mean() > 10  # ... not a car's camera
+    assert np.abs(image.astype(float) - real.astype(float)).mean() > 20  # ... nor the Cityscapes-like style
+    assert synthia.VIEW.height[1] > 2 * synthetic.CAR.height[1] and synthia.VIEW.horizon[0] < synthetic.CAR.horizon[0]
+    # Written as SYNTHIA ids and read back: each Cityscapes class SYNTHIA scores keeps its train id, the rest 255.
+    decoded, _, _ = synthia.decode_label(cv2.imencode(".png", label)[1].tobytes(), "x")
+    name_of = {lab.id: lab.name for lab in labels.LABELS}
+    want = np.vectorize(lambda i: labels.TRAIN_ID[name_of[i]] if name_of[i] in synthia.CLASSES_16 else 255)(ids)
+    np.testing.assert_array_equal(decoded, want)
 
 
 def test_fog_follows_the_transmittance_of_distance():
@@ -108,13 +128,28 @@ def test_fog_follows_the_transmittance_of_distance():
     assert foggy[-1] == pytest.approx(0.8, abs=0.5 / 255)  # the sky is the atmospheric light
 
 
-def test_scene_depth_is_the_camera_geometry():
-    _, label_ids, depth = synthetic.scene(0, "cityscapes", 3, 256, 128, "real", depth=True)
-    assert np.isinf(depth[label_ids == labels.LABEL_ID["sky"]]).all()
-    road = label_ids == labels.LABEL_ID["road"]
-    rows = [depth[r][road[r]].mean() for r in range(128) if road[r].sum() > 3]
-    assert len(rows) > 10 and all(a > b for a, b in zip(rows, rows[1:]))  # the road nears row by row
-    assert 0.5 <= depth[np.isfinite(depth)].min() and depth[np.isfinite(depth)].max() <= synthetic.FAR
+@pytest.mark.parametrize("view", [synthetic.CAR, synthia.VIEW])
+def test_scene_distance_is_the_camera_geometry(view):
+    """Where a facade, wall, fence or person stands on the road or sidewalk, its distance equals the
+    ground's in the row below (the ground plane from the camera's height, a facade or wall from its
+    plane, a person from its position); the road nears row by row; the sky is infinitely far."""
+    ratios: dict[str, list[float]] = {}
+    for index in range(6):
+        _, ids, dist = synthetic.scene(0, "cityscapes", index, 512, 256, "real", view=view, distance=True)
+        assert np.isinf(dist[ids == labels.LABEL_ID["sky"]]).all()
+        finite = dist[np.isfinite(dist)]
+        assert 0.5 <= finite.min() and finite.max() <= 1.5 * synthetic.FAR
+        road = ids == labels.LABEL_ID["road"]
+        centre = slice(256 - 64, 256 + 64)  # near the optical axis (the ego bonnet covers the bottom rows' centre)
+        rows = [dist[r, centre][road[r, centre]].min() for r in range(200) if road[r, centre].sum() > 3]
+        assert len(rows) > 20 and all(a > b for a, b in zip(rows, rows[1:]))
+        ground = np.isin(ids, [labels.LABEL_ID[c] for c in ("road", "sidewalk")])
+        for name in ("building", "wall", "fence", "person"):
+            ys, xs = np.nonzero((ids[:-1] == labels.LABEL_ID[name]) & ground[1:])
+            near = dist[ys + 1, xs] < 30  # where one row spans little distance
+            ratios.setdefault(name, []).extend((dist[ys, xs] / dist[ys + 1, xs])[near])
+    medians = {name: float(np.median(r)) for name, r in ratios.items() if len(r) >= 10}
+    assert "person" in medians and len(medians) >= 2 and all(0.9 < m < 1.1 for m in medians.values()), medians
 
 
 def test_foggy_frames_are_the_cityscapes_scenes_fogged(tmp_path):
@@ -122,11 +157,11 @@ def test_foggy_frames_are_the_cityscapes_scenes_fogged(tmp_path):
     cityscapes.write_tree(tmp_path / "c", n=3, seed=0, scale=0.05)
     split_, city, stem = cityscapes.frame_name(2)
     clear = np.asarray(Image.open(tmp_path / "c" / "leftImg8bit" / split_ / city / f"{stem}_leftImg8bit.png"))
-    _, _, depth = synthetic.scene(0, "cityscapes", 2, clear.shape[1], clear.shape[0], "real", depth=True)
+    _, _, distance = synthetic.scene(0, "cityscapes", 2, clear.shape[1], clear.shape[0], "real", distance=True)
     for beta in foggy_cityscapes.BETAS:
         foggy = np.asarray(Image.open(tmp_path / "f" / "leftImg8bit_foggy" / split_ / city /
                                       f"{stem}_leftImg8bit_foggy_beta_{beta}.png"))
-        np.testing.assert_array_equal(foggy, synthetic.add_fog(clear, depth, beta, foggy_cityscapes.AIRLIGHT))
+        np.testing.assert_array_equal(foggy, synthetic.add_fog(clear, distance, beta, foggy_cityscapes.AIRLIGHT))
     label = f"gtFine/{split_}/{city}/{stem}_gtFine_labelIds.png"
     assert (tmp_path / "f" / label).read_bytes() == (tmp_path / "c" / label).read_bytes()
 

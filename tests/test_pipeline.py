@@ -6,10 +6,10 @@ changes it works on its own copy, so no test depends on another having run (or o
 from __future__ import annotations
 
 import ast
-import re
 import inspect
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess

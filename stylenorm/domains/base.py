@@ -9,6 +9,7 @@ section ``data.<name>`` loads into its ``Params`` dataclass (``Source`` or a sub
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Literal
@@ -64,7 +65,9 @@ class Domain:
         except ValueError as err:
             if isinstance(err, ConfigError):
                 raise
-            raise ConfigError(f"{key}: {err}") from None
+            field, sep, rest = str(err).partition(": ")  # a check names its field: "archives: must be ..."
+            named = sep and field in {f.name for f in dataclasses.fields(cls.Params)}
+            raise ConfigError(f"{key}.{field}: {rest}" if named else f"{key}: {err}") from None
 
     def find_pairs(self, tree) -> Inventory:
         """The image/label pairs of a tree in this domain's native layout, and the quirks skipped."""

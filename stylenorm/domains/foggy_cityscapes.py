@@ -10,7 +10,7 @@ picks the density (0.02, the densest, is the usual Cityscapes -> Foggy Cityscape
 The frames are Cityscapes' own, so this domain is sampled and split with Cityscapes' stream: a foggy
 test frame is the fogged copy of a Cityscapes test frame, never of a Cityscapes training frame. The
 embedded default fogs the embedded Cityscapes scenes with the paper's model, transmittance
-t = exp(-beta d) from the scene model's own depth d and a grey atmospheric light.
+t = exp(-beta d) from each pixel's distance d in the scene model and a grey atmospheric light.
 """
 from __future__ import annotations
 
@@ -71,11 +71,11 @@ def find_pairs(tree, beta: float, splits: tuple[str, ...] = ("train", "val")) ->
 
 def _one(index: int, *, root: Path, seed: int, size) -> int:
     split, city, stem = cityscapes.frame_name(index)
-    image, label_ids, depth = scene(seed, "cityscapes", index, *size, style="real", depth=True)  # Cityscapes' scene
+    image, label_ids, distance = scene(seed, "cityscapes", index, *size, style="real", distance=True)  # Cityscapes' scene
     img_dir = root / "leftImg8bit_foggy" / split / city
     img_dir.mkdir(parents=True, exist_ok=True)
     for beta in BETAS:
-        Image.fromarray(add_fog(image, depth, beta, AIRLIGHT)).save(img_dir / f"{stem}_leftImg8bit_foggy_beta_{beta}.png")
+        Image.fromarray(add_fog(image, distance, beta, AIRLIGHT)).save(img_dir / f"{stem}_leftImg8bit_foggy_beta_{beta}.png")
     cityscapes.write_label(root, index, label_ids)
     return 1
 

@@ -15,7 +15,6 @@ without wall, fence and pole, beside the 19-class figure.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 from scipy import ndimage
 
 from stylenorm import labels
+from stylenorm.config import ConfigError
 from stylenorm.datasets import DatasetError, Inventory, Pair
 from stylenorm.domains.base import Domain, Source, register
 from stylenorm.synthetic import Viewpoint, scaled, scene, write_pool
@@ -57,9 +57,12 @@ _LUT = _lut()
 
 def decode_label(data: bytes, origin: str, unknown_to_ignore: bool = False) -> tuple[np.ndarray, str, dict[str, int]]:
     """(train ids, "synthia16", {unknown id: pixels}) of one ``GT/LABELS`` file's bytes."""
-    array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    try:
+        array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
+    except cv2.error:
+        array = None
     if array is None:
-        raise DatasetError(f"{origin}: not a readable label image")
+        raise DatasetError(f"{origin}: not a readable label image (OpenCV cannot decode its {len(data)} bytes)")
     if array.dtype != np.uint16 or array.ndim != 3 or array.shape[2] < 3:
         raise DatasetError(f"{origin}: a SYNTHIA label is a 16-bit, three-channel PNG (class id in red, instance "
                            f"in green); this one is {array.dtype.itemsize * 8}-bit with "
@@ -147,3 +150,8 @@ class Synthia(Domain):
 
     def write_synthetic(self, root, *, n, seed, synthetic, workers=1, progress=None) -> int:
         return write_tree(root, n=n, seed=seed, scale=synthetic.scale, workers=workers, progress=progress)
+
+    def open_download(self, cache, on_bytes, on_wait):
+        raise ConfigError("data.synthia.source: download is not offered: SYNTHIA ships one RAR archive "
+                          "(SYNTHIA_RAND_CITYSCAPES.rar) from synthia-dataset.net; extract it (unrar x or 7z x) and "
+                          "set source: local, local_path: the folder holding RGB/ and GT/")
