@@ -1,10 +1,12 @@
 """Measure the embedded dataset's domain gap with a small fully convolutional segmenter.
 
-Trains the same tiny FCN once on each domain's train split (images downscaled by
-``--downscale``) and scores it by mIoU on both domains' test splits, next to a
-constant predictor (every pixel = the most frequent training class). A real gap
-shows as in-domain mIoU well above cross-domain mIoU. Reads the outputs of
-``dvc repro`` (data/sampled, data/unified, data/splits); prints a table and JSON.
+Trains the same tiny FCN once on each domain's train split (images resized to one common 2:1 size,
+``--downscale``) and scores it by mIoU on every listed domain's test split, next to a constant
+predictor (every pixel = the most frequent training class). A real gap shows as in-domain mIoU well
+above cross-domain mIoU. Reads the outputs of ``dvc repro`` (data/sampled, data/unified, data/splits)
+for ``--domains`` (default: GTA5 and Cityscapes; list more in ``study.domains`` and reproduce their
+data stages first); prints a table and JSON, and with ``--markdown`` writes the table with the command
+and commit that produced it (results/domain_gap.md, shown in docs/data.md).
 
 ``--pooled`` instead trains one model on both domains' train splits together (the ``mixed`` protocol's
 identity cell) and scores it on each domain's validation split, both against labels resized to the
@@ -12,7 +14,8 @@ input size (nearest, as above) and, as the pipeline scores, against the full-siz
 resized bilinearly): the level the default segmenter's validation figures
 (benchmarks/bench_seg_candidates.py) can be set against.
 
-Run: python scripts/domain_gap.py [--steps 600] [--downscale 4] [--pooled] [--threads N] [--json PATH]
+Run: python scripts/domain_gap.py [--domains D ...] [--steps 600] [--downscale 4] [--pooled] [--threads N]
+                                  [--json PATH] [--markdown PATH]
 """
 from __future__ import annotations
 
@@ -31,11 +34,11 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm import trange
 
-from stylenorm import paths
+from stylenorm import domains, paths
 from stylenorm.labels import IGNORE_INDEX, NUM_CLASSES
 from stylenorm.metrics import confusion_matrix, summarize
 
-DOMAINS = ("cityscapes", "gta5")
+DOMAINS = (paths.TARGET_DOMAIN, paths.SOURCE_DOMAIN)
 
 
 def load(domain: str, split: str, downscale: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -44,7 +47,7 @@ def load(domain: str, split: str, downscale: int) -> tuple[torch.Tensor, torch.T
     for i in ids:
         img = Image.open(paths.sampled_dir(domain) / paths.IMAGES / f"{i}.png").convert("RGB")
         lab = Image.open(paths.unified_dir(domain) / paths.LABELS / f"{i}.png")
-        size = (256 // downscale * 2, 256 // downscale)  # one common 2:1 size for both domains
+        size = (256 // downscale * 2, 256 // downscale)  # one common 2:1 size for every domain
         images.append(np.asarray(img.resize(size, Image.BILINEAR)))
         targets.append(np.asarray(lab.resize(size, Image.NEAREST)))
     x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 127.5 - 1  # (N, 3, H, W)
@@ -92,6 +95,8 @@ def score(model, x, y) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--domains", nargs="+", default=list(DOMAINS), choices=domains.available(),
+                        help="domains to train on and score on (their data stages reproduced)")
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--downscale", type=int, default=4, help="images are resized to (512/d) x (256/d)")
     parser.add_argument("--seed", type=int, default=0)
@@ -99,35 +104,61 @@ def main() -> None:
                         "scored on each domain's val split")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     parser.add_argument("--json", type=Path, help="also write the result here, with the command and commit")
+    parser.add_argument("--markdown", type=Path, help="also write the table here, with the command and commit")
     args = parser.parse_args()
     torch.set_num_threads(args.threads or max(1, torch.get_num_threads()))
     if args.pooled:
         return pooled(args)
-    data = {(d, s): load(d, s, args.downscale) for d in DOMAINS for s in ("train", "test")}
+    names = args.domains
+    data = {(d, s): load(d, s, args.downscale) for d in names for s in ("train", "test")}
     result = {}
-    for src in DOMAINS:
+    for src in names:
         start = time.time()
         model = train(*data[(src, "train")], steps=args.steps, seed=args.seed)
         majority = int(torch.bincount(data[(src, "train")][1][data[(src, "train")][1] != IGNORE_INDEX]).argmax())
         result[src] = {"train_seconds": round(time.time() - start, 1)}
-        for tgt in DOMAINS:
+        for tgt in names:
             x, y = data[(tgt, "test")]
             const = summarize(confusion_matrix(np.full(y.shape, majority), y.numpy()))["mIoU"]
             result[src][tgt] = {"mIoU": round(score(model, x, y), 4), "constant_mIoU": round(const, 4)}
-    print(f"\n{'trained on':<12}{'test cityscapes':>18}{'test gta5':>12}   (constant predictor)")
-    for src in DOMAINS:
-        row = "".join(f"{result[src][t]['mIoU']:>{18 if t == 'cityscapes' else 12}.3f}" for t in DOMAINS)
-        print(f"{src:<12}{row}   ({result[src][src]['constant_mIoU']:.3f})")
+    table = gap_markdown(result, names, args)
+    print(table)
+    result = {**result, **provenance()}
     print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    if args.markdown:
+        args.markdown.write_text(table)
+
+
+def provenance() -> dict:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    return {"command": "python scripts/domain_gap.py " + " ".join(sys.argv[1:]), "commit": commit}
+
+
+def gap_markdown(result: dict, names: list[str], args) -> str:
+    """Rows: trained on; columns: test split of each domain (in-domain in bold); the constant predictor last."""
+    label = {d: domains.label(d) for d in names}
+    lines = [f"| trained on | {' | '.join(f'test {label[d]}' for d in names)} |", "|---" * (len(names) + 1) + "|"]
+    for src in names:
+        cells = [f"**{result[src][t]['mIoU']:.3f}**" if t == src else f"{result[src][t]['mIoU']:.3f}" for t in names]
+        lines.append(f"| {label[src]} | {' | '.join(cells)} |")
+    constant = " | ".join(f"{result[d][d]['constant_mIoU']:.3f}" for d in names)
+    lines.append(f"| constant predictor (the majority class of that test domain's own training split) | {constant} |")
+    p = provenance()
+    return ("mIoU (19 classes) of the five-layer FCN trained on each domain's train split "
+            f"({args.steps} steps, images at {256 // args.downscale * 2}x{256 // args.downscale}, seed {args.seed}), "
+            f"scored on each domain's test split.\n\n" + "\n".join(lines) +
+            f"\n\nCommand: `{p['command']}` at commit `{p['commit']}`.\n")
 
 
 def pooled(args) -> None:
-    train_sets = [load(d, "train", args.downscale) for d in DOMAINS]
+    train_sets = [load(d, "train", args.downscale) for d in args.domains]
     x, y = torch.cat([t[0] for t in train_sets]), torch.cat([t[1] for t in train_sets])
     start = time.time()
     model = train(x, y, steps=args.steps, seed=args.seed)
     result = {"train_seconds": round(time.time() - start, 1), "steps": args.steps, "threads": torch.get_num_threads()}
-    for d in DOMAINS:
+    for d in args.domains:
         xv, yv = load(d, "val", args.downscale)
         ids = pd.read_csv(paths.splits_dir(d) / "val.csv", dtype={"id": str}).id
         conf_low, conf_full = 0, 0
@@ -143,8 +174,7 @@ def pooled(args) -> None:
             result.setdefault(d, {})[name] = {
                 "val_mIoU": round(s["mIoU"], 4),
                 "classes_above_0.05": sum(v is not None and v > 0.05 for v in s["IoU"].values())}
-    result["command"] = "python scripts/domain_gap.py " + " ".join(sys.argv[1:])
-    result["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    result.update(provenance())
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

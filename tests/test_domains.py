@@ -223,3 +223,24 @@ def test_every_domain_module_is_complete():
     assert streams["foggy_cityscapes"] == streams["cityscapes"]
     others = [s for n, s in streams.items() if n != "foggy_cityscapes"]
     assert len(set(others)) == len(others)
+
+
+def test_domain_gap_script_tables_every_listed_domain(params, tmp_path):
+    """scripts/domain_gap.py (docs/data.md's domain-gap table): one row and one column per listed domain,
+    the in-domain score in bold, and the command that wrote it."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+    for name in ("cityscapes", "synthia"):
+        fetch(name, params)
+        unify_labels(name, params)
+        split(name, params)
+    out = tmp_path / "gap.md"
+    subprocess.run([sys.executable, str(REPO / "scripts" / "domain_gap.py"), "--domains", "cityscapes", "synthia",
+                    "--steps", "2", "--downscale", "16", "--threads", "1", "--markdown", str(out)], check=True,
+                   capture_output=True)
+    rows = [line for line in out.read_text().splitlines() if line.startswith("| ")]
+    assert rows[0] == "| trained on | test Cityscapes | test SYNTHIA |"
+    assert rows[1].startswith("| Cityscapes | **") and rows[2].startswith("| SYNTHIA | ") and rows[2].endswith("** |")
+    assert "Command: `python scripts/domain_gap.py --domains cityscapes synthia --steps 2" in out.read_text()
