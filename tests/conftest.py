@@ -63,7 +63,10 @@ def env() -> dict:
 def run(cmd: list[str], cwd: Path, **extra_env) -> str:
     proc = subprocess.run(cmd, cwd=cwd, env={**env(), **extra_env}, capture_output=True, text=True)
     if proc.returncode != 0:
-        pytest.fail(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+        # The tail, and every error line before it (a DDP rank's traceback can scroll out of the tail).
+        errors = [line for line in (proc.stdout + proc.stderr)[:-4000].splitlines() if "Error" in line or "error:" in line]
+        pytest.fail(f"{' '.join(cmd)} failed ({proc.returncode}):\nerror lines before the tail:\n" + "\n".join(errors[-40:])
+                    + f"\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return proc.stdout + proc.stderr
 
 
