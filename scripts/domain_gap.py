@@ -35,10 +35,9 @@ from PIL import Image
 from tqdm import trange
 
 from stylenorm import domains, paths
+from stylenorm.config import load_params
 from stylenorm.labels import IGNORE_INDEX, NUM_CLASSES
 from stylenorm.metrics import confusion_matrix, summarize
-
-DOMAINS = (paths.TARGET_DOMAIN, paths.SOURCE_DOMAIN)
 
 
 def load(domain: str, split: str, downscale: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -95,8 +94,9 @@ def score(model, x, y) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--domains", nargs="+", default=list(DOMAINS), choices=domains.available(),
-                        help="domains to train on and score on (their data stages reproduced)")
+    parser.add_argument("--domains", nargs="+", choices=domains.available(),
+                        help="domains to train on and score on (their data stages reproduced; default: "
+                             "params.yaml's study.target and study.source)")
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--downscale", type=int, default=4, help="images are resized to (512/d) x (256/d)")
     parser.add_argument("--seed", type=int, default=0)
@@ -107,6 +107,9 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, help="also write the table here, with the command and commit")
     args = parser.parse_args()
     torch.set_num_threads(args.threads or max(1, torch.get_num_threads()))
+    if not args.domains:
+        study = load_params().study
+        args.domains = [study.target, study.source]
     if args.pooled:
         return pooled(args)
     names = args.domains

@@ -51,7 +51,7 @@ def main() -> None:
         cityscapes.write_tree(tmp / "cityscapes", n=args.cityscapes_pool, seed=args.seed, scale=args.scale)
         source = tmp / "gta5" / "images" / f"{args.source_index:05d}.png"
         train = sorted((tmp / "cityscapes" / "leftImg8bit" / "train").glob("*/*.png"))
-        ctx = Context("gta5", "cityscapes", seed=args.seed, train_images={"cityscapes": train})
+        ctx = Context("gta5", "cityscapes", seed=args.seed, train_images={"cityscapes": train}, pair=("gta5", "cityscapes"))
         paired = refs.paired_references([source], refs.target_references(ctx), ctx.seed)[0]
 
         panels = [(refs.read_rgb(source), f"source (GTA5-like) {source.stem}"),

@@ -1,7 +1,7 @@
 """How far GTA5 images are from the Cityscapes style, before and after translation.
 
 Compares GTA5 images (raw: data/sampled/gta5; after each fitted normalizer but identity:
-data/normalized/<normalizer>/seed<fit seed>/gta5) with the Cityscapes train images on simple
+data/normalized/gta5-cityscapes/<normalizer>/seed<fit seed>/gta5) with the Cityscapes train images on simple
 style statistics: per-channel mean and standard deviation, mean saturation, and the chi-squared
 distance between joint colour histograms (8 bins per channel). Smaller is closer to Cityscapes.
 Reads the outputs of ``dvc repro`` (the split and normalize stages).
@@ -38,14 +38,16 @@ def chi2(p: np.ndarray, q: np.ndarray) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="test", choices=["train", "val", "test"], help="which GTA5 images to compare")
-    parser.add_argument("--fit-seed", type=int, default=0, help="which fitted normalizers' images (data/normalized/<name>/seed<k>)")
+    parser.add_argument("--fit-seed", type=int, default=0, help="which fitted normalizers' images (data/normalized/gta5-cityscapes/<name>/seed<k>)")
     args = parser.parse_args()
     ids = [p.stem for p in paths.split_image_paths("gta5", args.split)]
     ref = stats(paths.split_image_paths("cityscapes", "train"))
     rows = {"GTA5 raw": stats([paths.sampled_dir("gta5") / paths.IMAGES / f"{i}.png" for i in ids])}
-    for folder in sorted(p for p in (paths.DATA_DIR / "normalized").glob(f"*/seed{args.fit_seed}") if p.parent.name != "identity"):
+    pair = ("gta5", "cityscapes")
+    for folder in sorted(p for p in (paths.DATA_DIR / "normalized" / paths.pair_name(pair)).glob(f"*/seed{args.fit_seed}")
+                         if p.parent.name != "identity"):
         name = folder.parent.name
-        rows[f"GTA5 {name}"] = stats([paths.normalized_dir(name, args.fit_seed, "gta5") / paths.IMAGES / f"{i}.png" for i in ids])
+        rows[f"GTA5 {name}"] = stats([paths.normalized_dir(name, pair, args.fit_seed, "gta5") / paths.IMAGES / f"{i}.png" for i in ids])
     print(f"GTA5 {args.split} images vs Cityscapes train images (RGB, 0-255)\n")
     print("| images | mean R, G, B | std R, G, B | saturation | colour-histogram chi2 to Cityscapes |")
     print("|---|---|---|---|---|")

@@ -1,9 +1,10 @@
 """Stage ``evaluate``: mIoU of one cell's segmenter on its protocol's test sets (and on the same
 sets' validation splits, for tuning).
 
-Reads   params ``base.device``, ``study.fit_seeds``, ``evaluate``, ``<protocol>``, ``<normalizer>.apply``;
+Reads   params ``base.device``, ``study.fit_seeds``, ``study.source``, ``study.target``, ``evaluate``, ``<protocol>``,
+        ``<normalizer>.apply``;
         models/seg/<protocol>/<normalizer>/seed<seed>; the protocol's test and val images, raw or
-        normalized (``mixed``: raw Cityscapes, normalized GTA5 and, with evaluate.gta5_raw, raw GTA5;
+        normalized (``mixed``: raw Cityscapes, normalized GTA5 and, with evaluate.source_raw, raw GTA5;
         ``source_only``: raw target and raw source); unified labels; split lists.
 Writes  metrics/eval/<protocol>/<normalizer>-seed<seed>.json (test mIoU per set, with ``mixed``
         pooled and average too; per-class IoU; pixel accuracy; ``val``: the same on the validation
@@ -28,7 +29,7 @@ def evaluate(protocol_name: str, name: str, seed: int, params) -> dict:
     # (read from the raw section: loading the normalizer's module here would make every evaluation
     # depend on its code, which only fit and normalize run)
     resize = (params.normalizers[name].get("apply") or {}).get("upsample") == "none"
-    return evaluate_cell(protocol_name, name, seed, protocol.test_sets(name, fit_seed, extra=params.evaluate.gta5_raw),
+    return evaluate_cell(protocol_name, name, seed, protocol.test_sets(name, fit_seed, extra=params.evaluate.source_raw),
                          protocol.test_sets(name, fit_seed, split="val"), params, pooled=protocol.pooled,
                          resize_predictions=resize)
 

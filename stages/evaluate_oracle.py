@@ -1,9 +1,9 @@
-"""Stage ``evaluate_oracle``: mIoU of a domain's oracle (trained on that domain alone) on every
-domain's raw test images (and validation images, for tuning).
+"""Stage ``evaluate_oracle``: mIoU of a domain's oracle (trained on that domain alone) on both domains'
+raw test images (and validation images, for tuning).
 
-Reads   params ``base.device``, ``evaluate``; models/seg/oracle/<domain>/seed<seed>; raw test and
-        val images of both domains; unified labels; split lists.
-Writes  metrics/eval/oracle/<domain>-seed<seed>.json (test mIoU per set: ``cityscapes``, ``gta5``),
+Reads   params ``base.device``, ``study.source``, ``study.target``, ``evaluate``; models/seg/oracle/<domain>/seed<seed>;
+        raw test and val images of both domains of the study's pair; unified labels; split lists.
+Writes  metrics/eval/oracle/<domain>-seed<seed>.json (test mIoU per set, named by domain: ``cityscapes``, ``gta5``),
         data/eval/oracle/<domain>/seed<seed>/ (as evaluate).
 Run     python -m stages.evaluate_oracle <domain> <seed>
 """
@@ -16,11 +16,13 @@ from stylenorm.protocols.base import oracle_test_sets
 
 
 def evaluate_oracle(domain: str, seed: int, params) -> dict:
-    return evaluate_cell(paths.ORACLE, domain, seed, oracle_test_sets("test"), oracle_test_sets("val"), params)
+    pair = params.study.pair
+    params.study.in_pair(domain)
+    return evaluate_cell(paths.ORACLE, domain, seed, oracle_test_sets(pair, "test"), oracle_test_sets(pair, "val"), params)
 
 
 def main() -> None:
-    run_stage(__doc__, evaluate_oracle, ("domain", paths.PAIR), ("seed", int))
+    run_stage(__doc__, evaluate_oracle, ("domain", str), ("seed", int))
 
 if __name__ == "__main__":
     main()

@@ -4,9 +4,9 @@ Reads   params ``base``, ``data.n_per_domain``, ``data.synthetic``, ``data.<doma
         named by ``data.<domain>.source``: ``synthetic`` (the domain module writes the embedded
         native tree in a temporary folder), ``local`` (``data.<domain>.local_path``: an extracted
         tree, one zip, or a folder of the original zips) or ``download`` (the domain's
-        ``open_download``: GTA5 fetches only the sampled members, by HTTP range requests; the
-        Cityscapes site's packages need CITYSCAPES_USERNAME / CITYSCAPES_PASSWORD; both are kept in
-        ~/.cache/stylenorm/downloads so that a re-run fetches only what it lacks).
+        ``open_download``, whose docstring says how: by HTTP range requests of the sampled members
+        only, or with an account; what it fetched is kept in ~/.cache/stylenorm/downloads so that a
+        re-run fetches only what it lacks).
 Writes  data/sampled/<domain>/{images,labels}/<id>.png + manifest.csv,
         metrics/fetch_<domain>.json (pool size and the quirks skipped).
 Run     python -m stages.fetch <domain>   (a module of stylenorm/domains/)

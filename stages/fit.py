@@ -1,7 +1,7 @@
 """Stage ``fit``: fit one normalizer (train a translator; nothing to do for training-free ones).
 
-Reads   params ``base.device``, ``base.num_workers``, ``<normalizer>.fit``; the *training* splits of
-        both domains (validation and test images are never used).
+Reads   params ``base.device``, ``base.num_workers``, ``study.source``, ``study.target``, ``<normalizer>.fit``;
+        the *training* splits of both domains of the pair (validation and test images are never used).
 Writes  models/normalizers/<normalizer>/seed<seed>/ (a translator's model.pt + config.yaml, its
         live/ losses and image grids; resolved.yaml for every normalizer);
         models/normalizers_work/<normalizer>/seed<seed>/ (resume point, kept between runs).

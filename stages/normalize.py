@@ -1,14 +1,15 @@
-"""Stage ``normalize``: every sampled image of one domain (train, val and test) in the other's style.
+"""Stage ``normalize``: every sampled image of one domain (train, val and test) in the style of the pair's other.
 
-Both directions are written for every normalizer: ``gta5`` (into the Cityscapes style: the
-``mixed`` protocol and the literature's ``source_only`` direction) and ``cityscapes`` (into the GTA5
-style: the second study's direction). Learned translators are bidirectional (no new training);
+Both directions of the pair (``study.source``, ``study.target``) are written for every normalizer: the
+source's (into the target's style: the ``mixed`` protocol and the literature's ``source_only``
+direction; GTA5 into Cityscapes by default) and the target's (into the source's style: the second
+study's direction). Learned translators are bidirectional (no new training);
 training-free ones take their references from the other domain's training split.
 
-Reads   params ``base.device``, ``base.num_workers``, ``<normalizer>.apply``;
+Reads   params ``base.device``, ``base.num_workers``, ``study.source``, ``study.target``, ``<normalizer>.apply``;
         models/normalizers/<normalizer>/seed<seed>/; data/sampled/<domain>/images; the other
         domain's training split (the only images a training-free normalizer may use as references).
-Writes  data/normalized/<normalizer>/seed<seed>/<domain>/images/<id>.png at each source's size
+Writes  data/normalized/<source>-<target>/<normalizer>/seed<seed>/<domain>/images/<id>.png at each source's size
         (labels are untouched: data/unified/<domain> still applies);
         metrics/normalize/<normalizer>-seed<seed>-<domain>.json.
 Run     python -m stages.normalize <normalizer> <seed> <domain>
@@ -23,10 +24,11 @@ from stylenorm.study import normalizer_context
 
 
 def normalize(name: str, seed: int, domain: str, params) -> dict:
+    params.study.in_pair(domain)
     normalizer = params.normalizer(name).build()
     ctx = normalizer_context(name, seed, params, source_domain=domain)
     ids = read_manifest(paths.sampled_dir(domain)).id
-    out_dir, report_path = paths.normalized_dir(name, seed, domain), paths.normalize_report_path(name, seed, domain)
+    out_dir, report_path = paths.normalized_dir(name, params.study.pair, seed, domain), paths.normalize_report_path(name, seed, domain)
     remove_outputs(out_dir, report_path)
     with atomic_dir(out_dir) as tmp:
         images = tmp / paths.IMAGES
@@ -39,7 +41,7 @@ def normalize(name: str, seed: int, domain: str, params) -> dict:
 
 
 def main() -> None:
-    run_stage(__doc__, normalize, ("normalizer", str), ("seed", int), ("domain", paths.PAIR), load=components.load_params)
+    run_stage(__doc__, normalize, ("normalizer", str), ("seed", int), ("domain", str), load=components.load_params)
 
 if __name__ == "__main__":
     main()

@@ -5,9 +5,10 @@ Reads   params ``study``, ``report``, each listed protocol's section; the listed
         and data/eval/<protocol>/<normalizer>/seed<seed>/ of every cell in study.protocols x
         study.normalizers x study.seeds, and of the oracles (metrics/eval/oracle/<domain>-seed<seed>.json,
         data/eval/oracle/...) a protocol shows; the FCN scores of every listed normalizer for each
-        domain in study.oracles (metrics/eval/fcn/<target>/<normalizer>-seed<seed>.json); data/normalized
+        domain in study.oracles (metrics/eval/fcn/<target>/<normalizer>-seed<seed>.json); data/normalized/<source>-<target>
         (the qualitative grid's inputs), data/sampled, data/unified.
-Writes  metrics/table.md (one table per protocol: mean and CI per cell, the classes each row's cells
+Writes  metrics/table.md (one table per protocol: mean and CI per cell, with a column of mIoU over each
+        class subset a domain of the pair declares (SYNTHIA's 16 and 13), the classes each row's cells
         learned; per row the paired difference against identity, per pair of normalizers the same,
         each with its p-value, Holm-adjusted over the protocol's comparisons, and the seeds 80% power
         needs; then, per listed oracle, the FCN score of each normalizer) and metrics/table.json (the
@@ -54,6 +55,8 @@ def report(params) -> dict:
     domain_labels = {d: domains.label(d) for d in st.domains}
     protocols = {p: params.protocol(p, labels=domain_labels) for p in st.protocols}
     fit_seed = st.fit_seed(st.seeds[0])
+    # The pair's scoring subsets beside the 19 classes (SYNTHIA -> Cityscapes: the literature's 16 and 13).
+    subsets = {name: classes for d in st.pair for name, classes in domains.get(d).class_subsets.items()}
     tables, sections, class_deltas, summaries = {}, [], [], {}
     remove_outputs(*outputs)
     paths.CONFUSION_PLOT_DIR.mkdir(parents=True)
@@ -63,13 +66,13 @@ def report(params) -> dict:
         cells = load_cells(table_rows, st.seeds)
         set_domain = set_domains(protocol, st.normalizers, fit_seed)
         table = grid_table(cells, table_rows, protocol, domains=set_domain, confidence=rep.confidence,
-                           resamples=rep.bootstrap_resamples, boot_seed=rep.bootstrap_seed)
+                           resamples=rep.bootstrap_resamples, boot_seed=rep.bootstrap_seed, subsets=subsets)
         tables[p] = table
         summaries.update(summary_metrics(p, table, cells, protocol))
         sections.append(markdown(table, protocol, seeds=st.seeds, fit_seeds=st.fit_seeds, confidence=rep.confidence,
                                  learned=classes_learned(cells, protocol)))
         class_deltas.append(class_delta_rows(p, cells, protocol, confidence=rep.confidence))
-        sets = {n: (oracle_test_sets() if where[0] == paths.ORACLE else protocol.test_sets(n, fit_seed))
+        sets = {n: (oracle_test_sets(st.pair) if where[0] == paths.ORACLE else protocol.test_sets(n, fit_seed))
                 for n, where in table_rows.items()}
         main_sets = list(protocol.test_sets(st.normalizers[0], fit_seed))
         for name, frame in per_class_tables(cells, main_sets).items():
@@ -91,7 +94,7 @@ def report(params) -> dict:
             Image.new("RGB", (1, 1)).save(paths.QUALITATIVE_DIR / f"{p}.png")
     fcn = {}  # translation quality, per direction whose target has an oracle
     for target in st.oracles:
-        source = other_domain(target)
+        source = other_domain(target, st.pair)
         fcn[direction_key(source, target)] = table = fcn_table(target, st.normalizers, st.seeds, confidence=rep.confidence)
         sections.append(fcn_markdown(table, source, target, seeds=st.seeds, confidence=rep.confidence,
                                      display_name=display_name, domain_labels=domain_labels))

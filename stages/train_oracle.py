@@ -22,7 +22,7 @@ def train_oracle(domain: str, seed: int, params) -> dict:
 
 
 def main() -> None:
-    run_stage(__doc__, train_oracle, ("domain", paths.PAIR), ("seed", int))
+    run_stage(__doc__, train_oracle, ("domain", str), ("seed", int))
 
 if __name__ == "__main__":
     main()

@@ -1,8 +1,8 @@
 """Stage ``train_seg``: one cell of the grid: a segmenter trained on what its protocol gives it.
 
-Reads   params ``base``, ``study.fit_seeds``, ``seg``, ``<protocol>``; the config ``seg.config``
+Reads   params ``base``, ``study.fit_seeds``, ``study.source``, ``study.target``, ``seg``, ``<protocol>``; the config ``seg.config``
         (configs/, MMSeg _base_ composition); the protocol's training and validation images: raw
-        (data/sampled/<domain>) or after the normalizer (data/normalized/<normalizer>/seed<fit seed>/<domain>);
+        (data/sampled/<domain>) or after the normalizer (data/normalized/<source>-<target>/<normalizer>/seed<fit seed>/<domain>);
         unified labels; split lists. ``mixed``: raw Cityscapes + normalized GTA5; ``source_only``: the
         source domain after the normalizer (raw for identity), nothing of the target.
 Writes  models/seg/<protocol>/<normalizer>/seed<seed>/{model.pth, config.py};

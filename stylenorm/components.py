@@ -80,12 +80,13 @@ class Params(StageSections):
         return load_normalizer_section(name, self.normalizers[name])
 
     def protocol(self, name: str, labels=None):
-        """Protocol ``name``, built from its section (loaded strictly into the class's Params);
-        ``labels``: domain -> display name for its titles and columns."""
+        """Protocol ``name``, built from its section (loaded strictly into the class's Params) and told the
+        study's pair; ``labels``: domain -> display name for its titles and columns."""
         if name not in self.protocols:
             raise ConfigError(f"no params section for protocol {name!r} (sections: {', '.join(sorted(self.protocols))})")
         cls = _get(PROTOCOLS, name)
-        return _named(name, cls, _load(cls.Params, self.protocols[name], name), labels)
+        build = lambda cfg: cls(cfg, labels, pair=self.study.pair)  # noqa: E731
+        return _named(name, build, _load(cls.Params, self.protocols[name], name))
 
 
 def with_components(params: config.Params) -> Params:

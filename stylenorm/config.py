@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import yaml
 
-from stylenorm import domains, paths
+from stylenorm import domains
 
 PARAMS_PATH = Path("params.yaml")
 
@@ -52,7 +52,21 @@ class Study:
     seeds: tuple[int, ...]
     fit_seeds: tuple[int, ...]
     domains: tuple[str, ...]
+    source: str
+    target: str
     oracles: tuple[str, ...]
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        """(source, target): the domains the grid's fits, normalizations and cells use; a translator's A and B."""
+        return self.source, self.target
+
+    def in_pair(self, domain: str) -> str:
+        """``domain``, if it is one of the pair (a stage's argument); else the error naming both keys."""
+        if domain not in self.pair:
+            raise ConfigError(f"domain {domain!r} is not in the study's pair (study.source {self.source!r}, "
+                              f"study.target {self.target!r})")
+        return domain
 
     def fit_seed(self, seed: int) -> int:
         """The normalizer seed a segmenter trained with ``seed`` uses: the one fit seed, or its own."""
@@ -126,7 +140,7 @@ class Seg:
 
 @dataclass(frozen=True)
 class Evaluate:
-    gta5_raw: bool
+    source_raw: bool
     qualitative: int
 
 
@@ -227,7 +241,8 @@ def _load_sections(raw: Any) -> Params:
     raw = dict(raw)
     if isinstance(raw.get("data"), dict):  # a domain's section is its module's to load
         data = dict(raw["data"])
-        sections = {k: data.pop(k) for k in list(data) if k not in ("n_per_domain", "synthetic")}
+        shared = {f.name for f in dataclasses.fields(Data)} - {"domains"}  # n_per_domain, synthetic, ...
+        sections = {k: data.pop(k) for k in list(data) if k not in shared}
         raw["data"] = {**data, "domains": sections}
     stages = from_dict(StageSections, {k: v for k, v in raw.items() if k in stage_keys})
     return Params(**{k: getattr(stages, k) for k in stage_keys},
@@ -273,10 +288,11 @@ def validate(params: Params, path: Path) -> None:
     for name in st.domains:
         need(name in domains.available(), "study.domains", f"{name!r} is no domain (one of {', '.join(domains.available())})")
         need(name in params.data.domains, f"data.{name}", "missing (every domain in study.domains needs its data section)")
-    for name in paths.PAIR:  # the grid's cells use this pair (normalizers, protocols, oracles)
-        need(name in st.domains, "study.domains", f"must list {name!r}: the grid's cells use {' and '.join(paths.PAIR)}")
+    need(st.source != st.target, "study.target", f"must differ from study.source (both {st.source!r})")
+    for key, name in (("study.source", st.source), ("study.target", st.target)):  # the pair the grid's cells use
+        need(name in st.domains, key, f"{name!r} is not in study.domains [{' | '.join(st.domains)}]")
     for name in st.oracles:
-        need(name in paths.PAIR, "study.oracles", f"{name!r} is not one of the grid's domains [{' | '.join(paths.PAIR)}]")
+        need(name in st.pair, "study.oracles", f"{name!r} is not one of the grid's domains [{' | '.join(st.pair)}]")
     need(len(st.seeds) >= 1 and len(set(st.seeds)) == len(st.seeds), "study.seeds", "must be distinct seeds, at least one")
     need(len(st.fit_seeds) == 1 or list(st.fit_seeds) == list(st.seeds), "study.fit_seeds",
          "must be one seed (every segmenter shares the fitted normalizer) or the same list as study.seeds (re-fit per seed)")

@@ -148,7 +148,7 @@ def gitignores(root: Path) -> dict[str, bytes]:
     """Every .gitignore that DVC keeps beside a cached output, with an entry for every output, written
     now in the workspace: {path: bytes}, for the jobs to write into their clones. DVC appends an
     output's entry when it first writes the output, so the order of the lines is the order the stages
-    ran; where such a file lies inside a directory dependency (data/normalized/<normalizer>), it is
+    ran; where such a file lies inside a directory dependency (data/normalized/<source>-<target>/<normalizer>), it is
     part of that dependency's hash, and a clone that restored upstream stages in another order than
     the workspace would record a run-cache key that the workspace never matches."""
     paths = set()

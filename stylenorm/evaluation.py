@@ -3,7 +3,7 @@
 Which sets a cell is scored on is its protocol's (``stylenorm.protocols``); a set is named by the
 images it holds, so a column never changes meaning with a parameter: ``cityscapes`` / ``gta5``
 (raw test images), ``gta5_normalized`` (GTA5 after the cell's normalizer, as the first study
-scored its UNIT-mapped model; raw for ``identity``), ``gta5_raw`` (untranslated GTA5 beside it,
+scored its UNIT-mapped model; raw for ``identity``), ``gta5_raw`` (untranslated GTA5 beside it, ``evaluate.source_raw``,
 on request). With a protocol's ``pooled`` sets (the first study's Cityscapes and normalized GTA5),
 ``pooled`` adds their confusion matrices (every test pixel counts once) and ``average`` is the
 mean of their mIoU, the study's column.

@@ -74,7 +74,7 @@ def fcn_score_cell(normalizer: str, fit_seed: int, source: str, target: str, see
     out_dir, metrics_path = fcn_dir(target, normalizer, seed), fcn_metrics_path(target, normalizer, seed)
     remove_outputs(out_dir, metrics_path)
     with atomic_dir(out_dir) as tmp:
-        result = score_translation(lambda p: predict(model, p), normalized(normalizer, fit_seed, source, "test"), tmp,
+        result = score_translation(lambda p: predict(model, p), normalized(normalizer, fit_seed, source, "test", params.study.pair), tmp,
                                    resize_predictions=resize_predictions)
     write_json(metrics_path, {"source": source, "target": target, "fit_seed": fit_seed, **result})
     return {"mIoU": result["mIoU"], "aAcc": result["aAcc"]}
@@ -113,7 +113,7 @@ def gain_rows(tables: dict[str, dict], fcn: dict[str, dict], protocols: dict, fi
         source = translated_domain(protocol, fit_seed)
         if source is None:
             continue
-        target = other_domain(source)
+        target = other_domain(source, protocol.pair)
         direction = direction_key(source, target)
         column = next((c for c, key in protocol.columns().items() if key == target), None)
         if direction not in fcn or column is None:

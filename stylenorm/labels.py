@@ -123,17 +123,26 @@ def decode_label(data: bytes, origin: str, unknown_to_ignore: bool = False) -> t
         encoding, values = "rgb", key
     else:
         raise DatasetError(f"{origin}: unsupported label PNG mode {img.mode!r} (expected P, L, I or RGB)")
+    if encoding == "rgb":
+        what, show = "colours", lambda v: ((v >> 16) & 255, (v >> 8) & 255, v & 255)
+    else:
+        what, show = ("ids" if encoding == "ids" else "palette indices"), None
+    mapped, unknown = map_unknown(mapped, values, origin, unknown_to_ignore, f"{what} outside the Cityscapes table", show)
+    return mapped, encoding, unknown
+
+
+def map_unknown(mapped: np.ndarray, values: np.ndarray, origin: str, unknown_to_ignore: bool, what: str,
+                show=None) -> tuple[np.ndarray, dict[str, int]]:
+    """Train ids ``mapped`` from a label's raw ``values`` by a lookup table whose misses are ``UNKNOWN``, and
+    {missed value: its pixels}: every domain's decoder ends here. A miss is an error naming the file and the
+    first values (``what`` they are, e.g. "ids outside the Cityscapes table"; ``show``: how to print one),
+    or with ``unknown_to_ignore`` those pixels become 255."""
     unknown = mapped == UNKNOWN
     if not unknown.any():
-        return mapped, encoding, {}
+        return mapped, {}
     bad, pixels = np.unique(values[unknown], return_counts=True)
-    if encoding == "rgb":
-        shown = [((int(v) >> 16) & 255, (int(v) >> 8) & 255, int(v) & 255) for v in bad]
-        what = "colours"
-    else:
-        shown, what = bad.tolist(), "ids" if encoding == "ids" else "palette indices"
+    shown = [show(int(v)) if show else int(v) for v in bad]
     if not unknown_to_ignore:
-        raise DatasetError(f"{origin}: {what} outside the Cityscapes table: {shown[:10]} "
-                           "(set unify_labels.unknown_to_ignore: true to map them to 255)")
+        raise DatasetError(f"{origin}: {what}: {shown[:10]} (set unify_labels.unknown_to_ignore: true to map them to 255)")
     mapped[unknown] = IGNORE_INDEX
-    return mapped, encoding, {str(v): int(n) for v, n in zip(shown, pixels)}
+    return mapped, {str(v): int(n) for v, n in zip(shown, pixels)}

@@ -13,8 +13,9 @@ Layout (all relative to the repository root)::
     metrics/unify_<domain>.json                  unify_labels report (mismatches, unknowns)
     plots/class_freq_<domain>.csv                per-class pixel frequencies (dvc plots)
     models/normalizers/<name>/seed<s>/           fit: what apply needs (a translator's model.pt + config.yaml), live/ logs
-    models/normalizers_work/<name>/seed<s>/      fit: resume point (checkpoint, logs in progress), kept between runs
-    data/normalized/<name>/seed<s>/<domain>/     normalize: images/<id>.png, every sampled image of <domain> in the other's style
+    models/normalizers_work/<source>-<target>/<name>/seed<s>/   fit: resume point (checkpoint, logs in progress), kept between runs
+    data/normalized/<source>-<target>/<name>/seed<s>/<domain>/   normalize: images/<id>.png, every sampled image of
+                                                 <domain> in the style of the pair's other domain
     metrics/normalize/<name>-seed<s>-<domain>.json  normalize: throughput
     models/seg/<protocol>/<name>/seed<k>/        train_seg: model.pth, config.py (resolved)
     models/seg_work/<protocol>/<name>/seed<k>/   train_seg: MMEngine work_dir and resume checkpoint, kept between runs
@@ -36,10 +37,6 @@ DATA_DIR = Path("data")
 METRICS_DIR = Path("metrics")
 PLOTS_DIR = Path("plots")
 MODELS_DIR = Path("models")
-
-# The translators' sides: A = GTA5, B = Cityscapes (the first study's direction, A into B's style).
-SOURCE_DOMAIN, TARGET_DOMAIN = "gta5", "cityscapes"
-PAIR = (SOURCE_DOMAIN, TARGET_DOMAIN)  # the grid's two domains (fit, normalize and the cells); study.domains may list more
 
 # Inside a sampled/unified/normalized domain directory.
 IMAGES = "images"
@@ -82,13 +79,21 @@ def fit_dir(name: str, seed: int) -> Path:
     return MODELS_DIR / "normalizers" / name / f"seed{seed}"
 
 
-def fit_work_dir(name: str, seed: int) -> Path:
-    return MODELS_DIR / "normalizers_work" / name / f"seed{seed}"
+def fit_work_dir(name: str, pair: tuple[str, str], seed: int) -> Path:
+    """A fit's resume point, one per pair: another pair's fit keeps this one's."""
+    return MODELS_DIR / "normalizers_work" / pair_name(pair) / name / f"seed{seed}"
 
 
-def normalized_dir(name: str, seed: int, domain: str) -> Path:
-    """Every sampled image of ``domain`` after normalizer ``name`` (fit seed ``seed``): images/<id>.png."""
-    return DATA_DIR / "normalized" / name / f"seed{seed}" / domain
+def pair_name(pair: tuple[str, str]) -> str:
+    """The study's (source, target) as a path part: ``gta5-cityscapes``."""
+    source, target = pair
+    return f"{source}-{target}"
+
+
+def normalized_dir(name: str, pair: tuple[str, str], seed: int, domain: str) -> Path:
+    """Every sampled image of ``domain`` after normalizer ``name`` fitted on ``pair`` (fit seed ``seed``), in the
+    style of the pair's other domain: images/<id>.png."""
+    return DATA_DIR / "normalized" / pair_name(pair) / name / f"seed{seed}" / domain
 
 
 def normalize_report_path(name: str, seed: int, domain: str) -> Path:

@@ -97,8 +97,28 @@ def set_domains(protocol, normalizers, fit_seed: int) -> dict[str, str]:
     return {k: ts.domain for n in normalizers for k, ts in protocol.test_sets(n, fit_seed, extra=True).items()}
 
 
+def class_subset_columns(cells: dict[str, dict[int, dict]], protocol, subsets: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Columns of mIoU over class subsets (a domain's ``class_subsets``: SYNTHIA -> Cityscapes is scored on 16 and
+    13 classes in the literature), beside each column of a test set: ``"<column> mIoU-<subset>"`` -> metrics key
+    ``"<set>@<subset>"``, which this adds to every cell's ``mIoU``: the mean IoU of the subset's classes in that
+    set, from its per-class IoU (a class absent from both labels and predictions is left out, as in mIoU). A
+    set without per-class IoU, or where some cell has none of the subset's classes, gets no such column."""
+    columns = {}
+    every = [cell for per in cells.values() for cell in per.values()]
+    for name, classes in subsets.items():
+        for column, key in protocol.columns().items():
+            ious = [[cell["IoU"][key][c] for c in classes if cell["IoU"][key].get(c) is not None]
+                    if key in cell.get("IoU", {}) else [] for cell in every]
+            if all(ious):
+                columns[f"{column} mIoU-{name}"] = f"{key}@{name}"
+                for cell, values in zip(every, ious):
+                    cell["mIoU"][f"{key}@{name}"] = float(np.mean(values))
+    return columns
+
+
 def grid_table(cells: dict[str, dict[int, dict]], table_rows: dict[str, tuple[str, str]], protocol, *,
-               domains: dict[str, str], confidence: float, resamples: int, boot_seed: int) -> dict:
+               domains: dict[str, str], confidence: float, resamples: int, boot_seed: int,
+               subsets: dict[str, tuple[str, ...]] | None = None) -> dict:
     """{row: {column: {mean, ci_low, ci_high, n[, comparisons]}}}: one protocol's part of
     metrics/table.json. ``domains``: test set -> domain (``set_domains``), which the single-seed
     bootstrap resamples by.
@@ -107,10 +127,12 @@ def grid_table(cells: dict[str, dict[int, dict]], table_rows: dict[str, tuple[st
     delta_ci_low, delta_ci_high, p_value, n_up, n_down, sd_delta, seeds_for_0_01, seeds_for_0_02,
     p_holm``; against each normalizer ``<a>`` listed before the row, the same keys ending in ``_vs_<a>``
     (``delta_vs_<a>``, ``delta_vs_<a>_ci_low``, ``p_value_vs_<a>``, ``p_holm_vs_<a>``, ...). ``p_holm``:
-    Holm-adjusted over every comparison of the protocol (all pairs, all columns)."""
+    Holm-adjusted over every comparison of the protocol (all pairs, all columns). ``subsets``: class subsets
+    (name -> classes) whose mIoU columns follow the protocol's (``class_subset_columns``)."""
     seeds = sorted(next(iter(cells.values())))
     single = len(seeds) == 1
-    columns = dict(protocol.columns())
+    subsets = subsets or {}
+    columns = {**protocol.columns(), **class_subset_columns(cells, protocol, subsets)}
     for name, key in protocol.extra_columns().items():
         if all(key in c["mIoU"] for n, per in cells.items() if n not in (BASELINE, ORACLE) for c in per.values()) and \
                 any(n not in (BASELINE, ORACLE) for n in cells):
@@ -123,13 +145,17 @@ def grid_table(cells: dict[str, dict[int, dict]], table_rows: dict[str, tuple[st
         images, shared by every model and every set of that domain, so any two draws are paired."""
         if key == "average":
             return sum(draws(n, k) for k in protocol.pooled) / len(protocol.pooled)
+        key, _, subset = key.partition("@")
         inter, union = _per_image(table_rows[n], seeds[0], key)
+        if subset:
+            keep = [labels.CLASSES.index(c) for c in subsets[subset]]
+            inter, union = inter[:, keep], union[:, keep]
         return bootstrap_miou(inter, union, idx[domains[key]])
 
     idx = {}
     if single:  # one resample of each domain's test images, shared by every model: a paired bootstrap
         first = next(iter(cells))
-        for k, domain in enumerate((paths.TARGET_DOMAIN, paths.SOURCE_DOMAIN)):
+        for k, domain in enumerate(reversed(protocol.pair)):  # target, then source
             key = next((key for key, d in domains.items() if d == domain and key in cells[first][seeds[0]]["mIoU"]), None)
             if key is not None:
                 idx[domain] = bootstrap_indices(len(_per_image(table_rows[first], seeds[0], key)[0]), resamples,
@@ -343,7 +369,9 @@ def markdown(table: dict, protocol, *, seeds, fit_seeds, confidence: float,
     refit = ("each normalizer was fitted once (fit seed "
              f"{fit_seeds[0]}), so intervals cover segmenter variance, not the normalizer's"
              if len(fit_seeds) == 1 else "each seed re-fitted its normalizer, so intervals cover normalizer and segmenter variance")
-    caption = protocol.caption() + ("; GTA5 raw = untranslated GTA5 test images" if "GTA5 raw" in columns else "")
+    raw_column = next(iter(protocol.extra_columns()), None)  # e.g. mixed's "GTA5 raw"
+    caption = protocol.caption() + (f"; {raw_column} = untranslated {raw_column.removesuffix(' raw')} test images"
+                                     if raw_column in columns else "")
     lines = [f"{protocol.title()}, {how}; {refit}.", caption + "."]
     if learned:
         per_row = [f"{_label(protocol, name)}: " + ", ".join(f"{c} {'/'.join(map(str, counts))}"
@@ -513,7 +541,7 @@ def qualitative_grid(table_rows: dict[str, tuple[str, str]], sets: dict[str, dic
 
     palette = np.zeros((256, 3), dtype=np.uint8)
     palette[: labels.NUM_CLASSES] = labels.PALETTE
-    raw_dirs = {d: paths.sampled_dir(d) / paths.IMAGES for d in (paths.TARGET_DOMAIN, paths.SOURCE_DOMAIN)}
+    raw_dirs = {ts.domain: paths.sampled_dir(ts.domain) / paths.IMAGES for s in sets.values() for ts in s.values()}
     # One layout for every image row: a normalizer row whose protocol normalizes any test set shows the
     # image it saw before its prediction (the raw one where that set is raw), other rows their prediction.
     shows_input = {n: n != BASELINE and any(ts.images_dir != raw_dirs[ts.domain] for ts in sets[n].values())

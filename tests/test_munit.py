@@ -164,7 +164,7 @@ def domains(tmp_path):
 def _ctx(domains, seed=0, source="gta5", train=None):
     target = "cityscapes" if source == "gta5" else "gta5"
     images = {"cityscapes": list(train or domains["train"]), "gta5": list(domains["sources"])}
-    return Context(source_domain=source, target_domain=target, seed=seed, train_images=images)
+    return Context(source_domain=source, target_domain=target, seed=seed, train_images=images, pair=("gta5", "cityscapes"))
 
 
 def _codes(domains, mode, sources=None, **ctx):
@@ -252,7 +252,7 @@ def test_fit_and_normalize_stages_on_the_tiny_project(project, params):
     def run(mode: str) -> dict[str, bytes]:
         params.normalizers["munit"]["apply"]["mode"] = mode  # the raw section: loaded strictly when built
         normalize("munit", 0, "gta5", params)
-        out = paths.normalized_dir("munit", 0, "gta5") / paths.IMAGES
+        out = paths.normalized_dir("munit", ("gta5", "cityscapes"), 0, "gta5") / paths.IMAGES
         return {p.name: p.read_bytes() for p in sorted(out.glob("*.png"))}
 
     sampled = sorted((paths.sampled_dir("gta5") / paths.IMAGES).glob("*.png"))
@@ -260,7 +260,7 @@ def test_fit_and_normalize_stages_on_the_tiny_project(project, params):
     for mode, files in images.items():
         assert sorted(files) == [p.name for p in sampled], mode
     name = sampled[0].name
-    assert Image.open(paths.normalized_dir("munit", 0, "gta5") / paths.IMAGES / name).size == Image.open(sampled[0]).size
+    assert Image.open(paths.normalized_dir("munit", ("gta5", "cityscapes"), 0, "gta5") / paths.IMAGES / name).size == Image.open(sampled[0]).size
     assert images["random"] != images["reference"] != images["mean"] != images["random"]
     assert run("reference") == images["reference"]  # a re-run writes the same bytes
 

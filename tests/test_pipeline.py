@@ -77,10 +77,10 @@ def test_repro_runs_the_grid_then_nothing(reproduced, repo):
     assert expected | {"report"} <= stages, stages
     sampled = sorted((repo / paths.sampled_dir("gta5") / paths.IMAGES).glob("*.png"))
     for name in ("identity", "unit"):
-        normalized = sorted((repo / paths.normalized_dir(name, 0, "gta5") / paths.IMAGES).glob("*.png"))
+        normalized = sorted((repo / paths.normalized_dir(name, ("gta5", "cityscapes"), 0, "gta5") / paths.IMAGES).glob("*.png"))
         assert [p.name for p in normalized] == [p.name for p in sampled]  # train, val and test, nothing else
     assert (repo / paths.fit_dir("unit", 0) / "model.pt").exists()
-    assert (repo / paths.fit_work_dir("unit", 0) / "checkpoints" / "last.pt").exists()
+    assert (repo / paths.fit_work_dir("unit", ("gta5", "cityscapes"), 0) / "checkpoints" / "last.pt").exists()
     for name, seed in GRID:
         metrics = json.loads((repo / paths.eval_metrics_path("mixed", name, seed)).read_text())
         assert set(metrics["mIoU"]) >= {"cityscapes", "gta5_normalized", "pooled", "average"}
@@ -178,7 +178,7 @@ def test_base_nproc_runs_the_trainers_under_torchrun(repo):
     edit_params(repo, lambda p: p["base"].update(nproc=2))
     out = dvc("repro", "train_seg@mixed-unit-0", cwd=repo)
     assert {"fit@unit-0", "train_seg@mixed-unit-0"} <= ran_stages(out), out
-    ckpt = torch.load(repo / paths.fit_work_dir("unit", 0) / "checkpoints" / "last.pt", weights_only=False)
+    ckpt = torch.load(repo / paths.fit_work_dir("unit", ("gta5", "cityscapes"), 0) / "checkpoints" / "last.pt", weights_only=False)
     assert ckpt["world_size"] == 2
     log = "".join(f.read_text() for f in (repo / paths.seg_work_dir("mixed", "unit", 0)).glob("*/*.log"))  # MMEngine's
     assert "Distributed training: True" in log and "GPU number: 2" in log, log[:3000]
@@ -223,6 +223,39 @@ def test_dvc_metrics_views_fit_a_160_column_terminal(repo):
         assert max(len(line.rstrip()) for line in view.splitlines()) <= 160, view
 
 
+def test_compare_experiments_tables_two_settings_of_one_normalizer(repo, tmp_path):
+    """scripts/compare_experiments.py: UNIT's two alignments, two experiments (DVC cannot make them two rows
+    of one grid), in one table paired by seed, each row read from its own experiment; a wrong name is named,
+    and rows whose experiments disagree on the seeds are refused."""
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", "results"], repo)
+    def cells():
+        return {s: json.loads((repo / paths.eval_metrics_path("mixed", "unit", s)).read_text())["mIoU"]["gta5_normalized"]
+                for s in (0, 1)}
+    stretch = cells()
+    dvc("exp", "run", "-n", "pad", "-S", "unit.apply.align=pad", cwd=repo)  # tiny GTA5: 58 px wide at new_size 32, floored to 56
+    pad = cells()
+    assert pad != stretch  # the experiment changed the cells it compares
+    run(["git", "checkout", "-q", "--", "."], repo)  # params and dvc.lock back at HEAD; the outputs stay pad's: rows read revisions
+    script = [sys.executable, str(REPO / "scripts" / "compare_experiments.py"), "--repo", str(repo), "--protocol", "mixed"]
+    rows = ["--row", "identity=HEAD:identity", "--row", "UNIT stretch=HEAD:unit", "--row", "UNIT pad=pad:unit"]
+    run([*script, *rows, "--json", str(tmp_path / "t.json"), "--markdown", str(tmp_path / "t.md")], repo)
+    table = json.loads((tmp_path / "t.json").read_text())["table"]
+    assert list(table) == ["identity", "UNIT stretch", "UNIT pad"]
+    assert table["UNIT stretch"]["GTA5"]["mean"] == pytest.approx(np.mean(list(stretch.values())))
+    assert table["UNIT pad"]["GTA5"]["mean"] == pytest.approx(np.mean(list(pad.values())))
+    assert table["UNIT pad"]["GTA5"]["delta_vs_UNIT stretch"] == pytest.approx(np.mean([pad[s] - stretch[s] for s in (0, 1)]))
+    md = (tmp_path / "t.md").read_text()
+    assert "| UNIT pad − UNIT stretch |" in md and "`unit.apply.align=pad`" in md, md
+    for row, error in (("UNIT x=no-such-exp:unit", "'no-such-exp': neither a DVC experiment"),
+                       ("UNIT one seed=one-seed:unit", "the rows differ in study.seeds")):
+        if "one-seed" in row:
+            dvc("checkout", cwd=repo)
+            dvc("exp", "run", "-n", "one-seed", "-S", "study.seeds=[0]", cwd=repo)  # the report alone runs
+        bad = subprocess.run([*script, *rows[:4], "--row", row], cwd=repo, env=env(), capture_output=True, text=True)
+        assert bad.returncode != 0 and error in bad.stderr, bad.stderr
+
+
 def test_trained_segmenters_beat_a_constant_predictor(repo, monkeypatch):
     """Every cell's model learned something: its mIoU beats predicting the commonest class everywhere."""
     monkeypatch.chdir(repo)
@@ -258,6 +291,38 @@ def test_adding_domains_runs_only_their_data_stages(repo):
     assert {f"fetch@{d}" for d in added} <= checked and not undeclared, undeclared
     for d in added:
         assert len(pd.read_csv(repo / paths.splits_dir(d) / "test.csv")) > 0
+
+
+def test_another_pair_is_one_experiment_and_the_default_grid_comes_back_from_the_cache(repo):
+    """#21: SYNTHIA -> Cityscapes by `study.source` (one pair per experiment): its data stages, fits,
+    normalizations and cells run, each reading only what it declares, and the tables name the pair;
+    switching back to GTA5 -> Cityscapes trains and scores nothing (every such stage from DVC's run cache)
+    and the report gives the default tables byte for byte."""
+    table, summary = (repo / paths.TABLE_MD).read_bytes(), (repo / paths.TABLE_JSON).read_bytes()
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", "default results"], repo)
+    edit_params(repo, lambda p: p["study"].update(domains=["cityscapes", "gta5", "synthia"], source="synthia"))
+    audit = repo.parent / "audit"
+    out = dvc("repro", cwd=repo, STYLENORM_AUDIT_DIR=str(audit))
+    names = ("identity", "unit")
+    assert ran_stages(out) == ({f"{s}@synthia" for s in ("fetch", "unify_labels", "split")} | {f"fit@{n}-0" for n in names}
+                               | {f"normalize@{n}-0-{d}" for n in names for d in ("synthia", "cityscapes")}
+                               | {f"{s}@mixed-{n}-{k}" for s in ("train_seg", "evaluate") for n in names for k in (0, 1)}
+                               | {"report"}), out
+    checked, undeclared = _declared_reads_only(repo, audit)
+    assert {"fetch@synthia", "normalize@unit-0-synthia", "evaluate@mixed-unit-0"} <= checked and not undeclared, undeclared
+    cell = json.loads((repo / paths.eval_metrics_path("mixed", "unit", 0)).read_text())["mIoU"]
+    assert {"cityscapes", "synthia_normalized", "average"} <= set(cell) and "gta5_normalized" not in cell
+    text = (repo / paths.TABLE_MD).read_text()
+    assert "of Cityscapes + normalized SYNTHIA segmenters" in text
+    assert "| Normalizer | Cityscapes | SYNTHIA | Average | Cityscapes mIoU-16 |" in text and "Cityscapes mIoU-13" in text
+    assert "The study reported" not in text  # Table 1's values are GTA5 -> Cityscapes figures
+    for domain in ("synthia", "cityscapes"):  # the pair names the normalized images: Cityscapes in SYNTHIA's style here
+        assert any((repo / paths.normalized_dir("unit", ("synthia", "cityscapes"), 0, domain) / paths.IMAGES).iterdir())
+    run(["git", "checkout", "-q", "--", "params.yaml"], repo)
+    out = dvc("repro", cwd=repo)
+    assert ran_stages(out) <= {"report"}, out  # the report alone is not run-cached (its outputs are git's: dvc.yaml)
+    assert (repo / paths.TABLE_MD).read_bytes() == table and (repo / paths.TABLE_JSON).read_bytes() == summary
 
 
 def test_every_normalizer_joins_the_grid_with_a_single_seed(repo):
@@ -384,7 +449,7 @@ def test_killed_translator_resumes_on_next_repro(repo):
     """Kill `dvc repro` mid-training once a checkpoint exists; the next `dvc repro` resumes from it."""
     n = 300  # iterations: room between the first checkpoints and the end for the kill to land on a loaded machine
     edit_params(repo, lambda p: p["unit"]["fit"].update(iterations=n, checkpoint_every=5, log_every=5, image_every=1000))
-    ckpt = repo / paths.fit_work_dir("unit", 0) / "checkpoints" / "last.pt"
+    ckpt = repo / paths.fit_work_dir("unit", ("gta5", "cityscapes"), 0) / "checkpoints" / "last.pt"
 
     def checkpoint_step() -> int:
         try:  # the stage first clears the stale checkpoint of the earlier run, then writes new ones
@@ -398,7 +463,7 @@ def test_killed_translator_resumes_on_next_repro(repo):
     step = checkpoint_step()
     assert 10 <= step < n and not (repo / paths.fit_dir("unit", 0) / "model.pt").exists()
     out = dvc("repro", "fit@unit-0", cwd=repo)
-    assert f"resuming from {paths.fit_work_dir('unit', 0) / 'checkpoints' / 'last.pt'} at step {step}/{n}" in out, out
+    assert f"resuming from {paths.fit_work_dir('unit', ('gta5', 'cityscapes'), 0) / 'checkpoints' / 'last.pt'} at step {step}/{n}" in out, out
     assert (repo / paths.fit_dir("unit", 0) / "model.pt").exists()
     tsv = (repo / paths.fit_dir("unit", 0) / "live" / "plots" / "metrics" / "train" / "loss_G.tsv").read_bytes()
     assert b"\r" not in tsv and [int(r.split(b"\t")[0]) for r in tsv.splitlines()[1:]] == list(range(5, n + 1, 5))
@@ -574,10 +639,10 @@ def test_dvc_yaml_paths_match_the_library():
     for name in ("identity", "unit"):
         fit_outs = stages[f"fit@{name}-0"][1]
         assert paths.fit_dir(name, 0).as_posix() in fit_outs
-        assert paths.fit_work_dir(name, 0).as_posix() not in fit_outs  # resume points: outside DVC's outputs
+        assert paths.fit_work_dir(name, ("gta5", "cityscapes"), 0).as_posix() not in fit_outs  # resume points: outside DVC's outputs
         for domain in ("cityscapes", "gta5"):
             outs = stages[f"normalize@{name}-0-{domain}"][1]
-            assert {paths.normalized_dir(name, 0, domain).as_posix(), paths.normalize_report_path(name, 0, domain).as_posix()} <= set(outs)
+            assert {paths.normalized_dir(name, ("gta5", "cityscapes"), 0, domain).as_posix(), paths.normalize_report_path(name, 0, domain).as_posix()} <= set(outs)
     for group, name, stage in cells:
         train, evaluate = ("train_oracle", "evaluate_oracle") if group == paths.ORACLE else ("train_seg", "evaluate")
         for seed in (0, 1, 2):

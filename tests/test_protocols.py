@@ -48,7 +48,7 @@ def test_source_only_trains_on_the_source_alone_and_scores_on_both(tmp_path, sou
         for split in ("train", "val"):  # the validation loss, too, never reads the target
             sets = protocol.train_sets(normalizer, 0, split)
             assert _domains(sets) == {source} and {s.split for s in sets} == {split}
-            assert all(s.images_dir == paths.normalized_dir(normalizer, 0, source) / paths.IMAGES for s in sets)
+            assert all(s.images_dir == paths.normalized_dir(normalizer, ("gta5", "cityscapes"), 0, source) / paths.IMAGES for s in sets)
         tests = protocol.test_sets(normalizer, 0)
         assert list(tests) == [target, source]  # the target first: the table's first column
         assert all(t.images_dir == paths.sampled_dir(t.domain) / paths.IMAGES for t in tests.values())  # raw
@@ -61,11 +61,11 @@ def test_mixed_trains_on_both_domains_and_the_oracle_on_its_own():
     mixed = Mixed()
     assert [(s.domain, s.images_dir) for s in mixed.train_sets("unit", 0, "train")] == [
         ("cityscapes", paths.sampled_dir("cityscapes") / paths.IMAGES),
-        ("gta5", paths.normalized_dir("unit", 0, "gta5") / paths.IMAGES)]
+        ("gta5", paths.normalized_dir("unit", ("gta5", "cityscapes"), 0, "gta5") / paths.IMAGES)]
     assert "gta5_raw" in mixed.test_sets("unit", 0, extra=True) and "gta5_raw" not in mixed.test_sets("identity", 0, extra=True)
     for domain in ("cityscapes", "gta5"):
         assert _domains(oracle_sets(domain, "train")) == {domain} and _domains(oracle_sets(domain, "val")) == {domain}
-    assert list(oracle_test_sets()) == ["cityscapes", "gta5"]
+    assert list(oracle_test_sets(("gta5", "cityscapes"))) == ["cityscapes", "gta5"]  # target first
 
 
 def test_bad_protocol_sections_fail_with_the_key(tmp_path):
@@ -169,7 +169,7 @@ def test_qualitative_grid_gives_every_image_row_the_same_columns(tmp_path, monke
         _write(paths.sampled_dir(domain) / paths.IMAGES / "a.png", rgb)
         _write(paths.unified_dir(domain) / paths.LABELS / "a.png", label)
         for n in ("identity", "unit"):
-            _write(paths.normalized_dir(n, 0, domain) / paths.IMAGES / "a.png", rgb)
+            _write(paths.normalized_dir(n, ("gta5", "cityscapes"), 0, domain) / paths.IMAGES / "a.png", rgb)
     for n in ("identity", "unit"):
         for test_set in ("cityscapes", "gta5_normalized"):
             _write(paths.eval_dir("mixed", n, 0) / "pred" / test_set / "a.png", label)
@@ -191,3 +191,50 @@ def test_results_from_confusions_pools_and_averages_only_the_protocols_sets():
     assert mixed["mIoU"]["pooled"] == pytest.approx((9 / 13 + 5 / 9) / 2)  # summed confusions, not the mean
     alone = results_from_confusions({"gta5": b, "cityscapes": a})
     assert list(alone["mIoU"]) == ["gta5", "cityscapes"]  # source_only: no pooled, no average
+
+
+def _pair_params(tmp_path, source, target, **sections):
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["study"].update(source=source, target=target, domains=sorted({"cityscapes", "gta5", source, target}))
+    raw.update(sections)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return load_params(path)
+
+
+def test_mixed_trains_on_the_studys_pair(tmp_path):
+    """#21: with study.source = synthia, mixed trains on raw Cityscapes + SYNTHIA in its style, under the pair's
+    folder, and is scored on them; Table 1's reported values (GTA5 -> Cityscapes) are not shown."""
+    params = _pair_params(tmp_path, "synthia", "cityscapes")
+    mixed = params.protocol("mixed", labels={d: domains.label(d) for d in params.study.domains})
+    assert [(s.domain, s.images_dir) for s in mixed.train_sets("unit", 0, "train")] == [
+        ("cityscapes", paths.sampled_dir("cityscapes") / paths.IMAGES),
+        ("synthia", paths.normalized_dir("unit", ("synthia", "cityscapes"), 0, "synthia") / paths.IMAGES)]
+    assert list(mixed.test_sets("unit", 0, extra=True)) == ["cityscapes", "synthia_normalized", "synthia_raw"]
+    assert mixed.pooled == ("cityscapes", "synthia_normalized") and mixed.reported == {}
+    assert list(mixed.columns()) == ["Cityscapes", "SYNTHIA", "Average"] and "SYNTHIA segmenters" in mixed.title()
+    assert params.protocol("mixed").reported == {} and _params(tmp_path).protocol("mixed").reported  # the default keeps them
+
+
+def test_source_only_must_be_the_pair_either_way_round(tmp_path):
+    params = _pair_params(tmp_path, "cityscapes", "foggy_cityscapes",
+                          source_only={"source": "cityscapes", "target": "foggy_cityscapes"})
+    assert params.protocol("source_only").oracle_domain() == "foggy_cityscapes"
+    with pytest.raises(ConfigError, match=r"source_only: source and target \(cityscapes, gta5\) must be the study's pair"):
+        _pair_params(tmp_path, "cityscapes", "foggy_cityscapes").protocol("source_only")  # the default's direction
+
+
+def test_a_stage_argument_outside_the_pair_is_named(tmp_path):
+    study = _pair_params(tmp_path, "synthia", "cityscapes").study
+    assert study.in_pair("synthia") == "synthia"
+    with pytest.raises(ConfigError, match=r"domain 'gta5' is not in the study's pair \(study.source 'synthia', study.target 'cityscapes'\)"):
+        study.in_pair("gta5")
+
+
+def test_a_translators_sides_follow_the_pair_in_both_directions():
+    from stylenorm.normalizers._translator import side
+    pair = ("synthia", "cityscapes")
+    assert side(Context("synthia", "cityscapes", 0, pair=pair), "synthia") == "A"
+    assert side(Context("cityscapes", "synthia", 0, pair=pair), "cityscapes") == "B"  # the reverse direction: still B
+    with pytest.raises(ValueError, match="neither side of the study's pair"):
+        side(Context("gta5", "cityscapes", 0, pair=pair), "gta5")

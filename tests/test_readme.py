@@ -5,6 +5,7 @@ Make options), so an example with a wrong arity or a sweep that changes nothing 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
 import shlex
 import shutil
@@ -131,6 +132,8 @@ class Checker:
             self.tool(argv[2], argv[3:], cmd)
         elif argv[0] == "dvc":
             self.dvc(argv[1:], cmd)
+        elif argv[0] == "python" and argv[1].startswith("scripts/"):
+            self.script(argv[1], argv[2:], cmd)
         else:
             pytest.fail(f"README command {cmd!r}: no check for it in tests/test_readme.py")
 
@@ -190,6 +193,16 @@ class Checker:
             assert set(ns.targets or []) <= names, f"{cmd}: no such stage"
         elif args[0] in ("stage", "dag", "status"):  # quick, and works on a fresh clone: run it
             self.outputs_of_quick.append(self.dvc_subprocess(args))
+
+    def script(self, path: str, args: list[str], cmd: str) -> None:
+        """A script's arguments parse as its ``parse_args`` (what its ``main`` reads) parses them."""
+        spec = importlib.util.spec_from_file_location(Path(path).stem, REPO / path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        try:
+            module.parse_args(args)
+        except SystemExit as err:
+            pytest.fail(f"README command {cmd!r}: {path} refuses its arguments ({err})")
 
     def exp_run(self, ns, cmd: str) -> None:
         """Apply every `-S` as DVC does (Hydra overrides, sweeps when queued); the result must load
@@ -266,6 +279,8 @@ def test_every_readme_command_runs_against_a_tiny_copy(tmp_path, monkeypatch):
     ("dvc exp run --queue -S 'fda.apply.beta=0.01,0.05,0.09'", "no stage reads fda.apply.beta"),
     ("dvc exp run -S seg.learning_rate=0.04", "Invalid `--set-param`|seg.learning_rate"),
     ("make bogus", "no target"),
+    ("python scripts/compare_experiments.py --protocol mixed --row identity", "compare_experiments.py refuses its arguments"),
+    ("python scripts/bogus.py", "No such file|bogus"),
 ])
 def test_a_wrong_readme_command_fails(command, why, tmp_path, monkeypatch):
     """The examples this check was written for: the README's old torchrun line (no protocol) and

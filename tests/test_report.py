@@ -256,3 +256,25 @@ def test_source_only_tunes_on_the_source_alone():
     for source, target in (("cityscapes", "gta5"), ("gta5", "cityscapes")):
         cols = tuning_columns(SourceOnly(Direction(source=source, target=target), LABELS))
         assert list(cols.values()) == [source], cols
+
+
+def test_class_subset_columns_score_the_subsets_classes_only_and_are_compared_like_the_others(tmp_path, monkeypatch):
+    """#21: SYNTHIA -> Cityscapes is scored on 16 and 13 classes beside the 19: a column per subset and test set,
+    whose per-seed value is the mean IoU of the subset's classes present (here road and car; sky is absent), paired
+    with identity like any column; a set lacking every class of a subset gets no such column."""
+    monkeypatch.chdir(tmp_path)
+    _write_grid()
+    cells = load_cells(_rows(NAMES), [0, 1, 2])
+    subsets = {"2": ("road", "sky"), "car": ("car",)}
+    table = grid_table(cells, _rows(NAMES), MIXED, domains=set_domains(MIXED, ["unit"], 0), confidence=0.95,
+                       resamples=100, boot_seed=0, subsets=subsets)
+    assert list(table["unit"]) == ["Cityscapes", "GTA5", "Average", "Cityscapes mIoU-2", "GTA5 mIoU-2",
+                                   "Cityscapes mIoU-car"]  # GTA5 has no car IoU here: no column
+    road = {n: [c[0] for c in CLASS_IOU[n]] for n in NAMES}
+    car = {n: [c[1] for c in CLASS_IOU[n]] for n in NAMES}
+    assert table["fda"]["Cityscapes mIoU-2"]["mean"] == pytest.approx(np.mean(road["fda"]))  # sky absent: road alone
+    assert table["fda"]["Cityscapes mIoU-car"]["mean"] == pytest.approx(np.mean(car["fda"]))
+    assert table["fda"]["GTA5 mIoU-2"]["mean"] == pytest.approx(np.mean(GTA["fda"]))  # GTA5's only class is road
+    d = [b - a for a, b in zip(car["identity"], car["unit"])]
+    assert table["unit"]["Cityscapes mIoU-car"]["delta_vs_identity"] == pytest.approx(np.mean(d))
+    assert table["unit"]["Cityscapes mIoU-car"]["p_value"] == pytest.approx(stats.ttest_rel(car["unit"], car["identity"]).pvalue)

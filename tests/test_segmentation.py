@@ -135,7 +135,7 @@ def test_dataset_reads_the_cell_lists(seg_data, project):
     assert len(ds) == n_train and ds.metainfo["classes"][0] == "road" and len(ds.metainfo["classes"]) == 19
     info = ds.get_data_info(len(ds) - 1)
     assert info["domain"] == "gta5" and Path(info["img_path"]).exists() and Path(info["seg_map_path"]).exists()
-    assert sources[1]["images"] == (paths.normalized_dir("identity", 0, "gta5") / paths.IMAGES).as_posix()
+    assert sources[1]["images"] == (paths.normalized_dir("identity", ("gta5", "cityscapes"), 0, "gta5") / paths.IMAGES).as_posix()
     cfg = build_config(params.seg, train_sources=sources, val_sources=Mixed().train_sources("identity", 0, "val"), seed=3,
                        device="cpu", num_workers=0, work_dir=Path("w"), live_dir=Path("l"))
     assert cfg.train_dataloader.dataset.sources == sources and cfg.train_dataloader.dataset.seed == 3

@@ -70,15 +70,8 @@ def decode_label(data: bytes, origin: str, unknown_to_ignore: bool = False) -> t
                            "as extracted from the archive")
     ids = array[..., 2]  # OpenCV orders channels BGR: red is the last
     mapped = np.take(_LUT, ids)
-    unknown = mapped == labels.UNKNOWN
-    if not unknown.any():
-        return mapped, "synthia16", {}
-    bad, pixels = np.unique(ids[unknown], return_counts=True)
-    if not unknown_to_ignore:
-        raise DatasetError(f"{origin}: SYNTHIA class ids outside its table (0..22): {bad[:10].tolist()} "
-                           "(set unify_labels.unknown_to_ignore: true to map them to 255)")
-    mapped[unknown] = labels.IGNORE_INDEX
-    return mapped, "synthia16", {str(v): int(n) for v, n in zip(bad.tolist(), pixels)}
+    mapped, unknown = labels.map_unknown(mapped, ids, origin, unknown_to_ignore, "SYNTHIA class ids outside its table (0..22)")
+    return mapped, "synthia16", unknown
 
 
 def encode_label(label_ids: np.ndarray) -> bytes:

@@ -1,6 +1,7 @@
 """What every learned translator shares as a normalizer: fit trains its model (a
 ``stylenorm.translators.base.TranslatorModel``) with ``stylenorm.translators.train.train_translator``
-on the training splits of both domains (A = GTA5, B = Cityscapes), apply translates with
+on the training splits of both domains (A = ``study.source``, B = ``study.target``: GTA5 and
+Cityscapes by default), apply translates with
 ``translate_files``, in either direction. Not a normalizer itself (the leading underscore keeps it
 out of the registry)."""
 from __future__ import annotations
@@ -8,12 +9,17 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from stylenorm import paths
 from stylenorm.config import Translate
 from stylenorm.normalizers.base import Context, Normalizer
 
 MODEL = "model.pt"
-SIDE = {paths.SOURCE_DOMAIN: "A", paths.TARGET_DOMAIN: "B"}  # the translator's A and B
+
+
+def side(ctx: Context, domain: str) -> str:
+    """The translator's side of ``domain``: A = the study's source, B = its target."""
+    if domain not in ctx.pair:
+        raise ValueError(f"{domain!r} is neither side of the study's pair {ctx.pair} (Context.pair)")
+    return "AB"[ctx.pair.index(domain)]
 
 
 class LearnedTranslator(Normalizer):
@@ -39,8 +45,7 @@ class LearnedTranslator(Normalizer):
             raise ValueError(f"{self.name}: fit needs a work_dir for its resume point")
         live_dir = Path(ctx.work_dir) / "live"
         model = train_translator(self.model_cls(), self.fit_cfg, name=self.name,
-                                 paths_A=ctx.train_images[paths.SOURCE_DOMAIN],
-                                 paths_B=ctx.train_images[paths.TARGET_DOMAIN],
+                                 paths_A=ctx.train_images[ctx.pair[0]], paths_B=ctx.train_images[ctx.pair[1]],
                                  model_path=Path(out_dir) / MODEL, ckpt_dir=Path(ctx.work_dir) / "checkpoints",
                                  live_dir=live_dir, seed=ctx.seed, device=ctx.device, num_workers=ctx.num_workers)
         shutil.copytree(live_dir, Path(out_dir) / "live")  # the finished run's losses and grids, versioned with it
@@ -56,7 +61,7 @@ class LearnedTranslator(Normalizer):
         report = translate_files(netG, sources, dests, new_size=cfg.new_size, upsample=cfg.upsample,
                                  full_resolution=cfg.full_resolution, batch_size=cfg.batch_size, device=device,
                                  n_down=netG.n_downsample, align=cfg.align,
-                                 precision=resolved["translator"]["precision"], source=SIDE[ctx.source_domain],
+                                 precision=resolved["translator"]["precision"], source=side(ctx, ctx.source_domain),
                                  styles=self.style_codes(netG, ctx, sources, device))
         report["device"] = str(device)
         return report

@@ -12,7 +12,7 @@ They are separate so that DVC re-runs only the apply step when an apply value ch
 
 Stages (see dvc.yaml):
     fit@<name>-<seed>        Normalizer.fit(ctx, out_dir)                 -> models/normalizers/<name>/seed<seed>/
-    normalize@<name>-<seed>  Normalizer.apply(ctx, fit_dir, sources, dests) -> data/normalized/<name>/seed<seed>/<domain>/images/
+    normalize@<name>-<seed>  Normalizer.apply(ctx, fit_dir, sources, dests) -> data/normalized/<source>-<target>/<name>/seed<seed>/<domain>/images/
 """
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ class Context:
     device: str = "cpu"  # [auto | cpu | cuda]
     num_workers: int = 1  # processes a normalizer may use for per-image work
     work_dir: Path | None = None  # fit: a folder kept between runs (resume points, logs in progress)
+    pair: tuple[str, ...] = ()  # the study's (source, target) whichever way this maps: a translator's A and B
 
 
 class Normalizer:

@@ -3,14 +3,15 @@
 A *protocol* says what each cell of the grid trains its segmenter on and what it is scored on.
 The grid is protocols x normalizers x seeds (``study.protocols``, ``study.normalizers``,
 ``study.seeds``); a normalizer enters a protocol only through the images it writes
-(``data/normalized/<normalizer>/seed<s>/<domain>``), and ``identity`` (raw images, copied) is every
+(``data/normalized/<source>-<target>/<normalizer>/seed<s>/<domain>``), and ``identity`` (raw images, copied) is every
 protocol's baseline row. A protocol named ``x`` is ``stylenorm/protocols/x.py`` registering a
 ``Protocol`` subclass with ``@register``, a params.yaml section ``x:`` (loaded strictly into its
 ``Params`` dataclass) and an entry in ``study.protocols``.
 
-Test sets are named by the images they hold, so a metrics key never changes meaning with a
-parameter: ``cityscapes`` / ``gta5`` are raw test images, ``gta5_normalized`` GTA5 after the
-cell's normalizer.
+A protocol is told the study's domain pair (``study.source``, ``study.target``; GTA5 and Cityscapes by
+default) as ``self.pair``. Test sets are named by the images they hold, so a metrics key never changes
+meaning with a parameter: ``cityscapes`` / ``gta5`` are raw test images, ``gta5_normalized`` GTA5 after
+the cell's normalizer.
 """
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ from typing import Any, ClassVar, Mapping
 from stylenorm import paths
 from stylenorm.components import PROTOCOLS as REGISTRY
 from stylenorm.config import NoParams
+
+
+DEFAULT_PAIR = ("gta5", "cityscapes")  # params.yaml's study.source / study.target: a protocol built outside a stage
 
 
 @dataclass(frozen=True)
@@ -41,9 +45,10 @@ def raw(domain: str, split: str) -> TestSet:
     return TestSet(domain, split, paths.sampled_dir(domain) / paths.IMAGES)
 
 
-def normalized(normalizer: str, fit_seed: int, domain: str, split: str) -> TestSet:
-    """A domain's split after ``normalizer`` (fit seed ``fit_seed``), in the other domain's style."""
-    return TestSet(domain, split, paths.normalized_dir(normalizer, fit_seed, domain) / paths.IMAGES)
+def normalized(normalizer: str, fit_seed: int, domain: str, split: str, pair: tuple[str, str]) -> TestSet:
+    """A domain's split after ``normalizer`` (fitted on ``pair``, fit seed ``fit_seed``), in the pair's other
+    domain's style."""
+    return TestSet(domain, split, paths.normalized_dir(normalizer, pair, fit_seed, domain) / paths.IMAGES)
 
 
 def oracle_sets(domain: str, split: str) -> list[TestSet]:
@@ -51,10 +56,11 @@ def oracle_sets(domain: str, split: str) -> list[TestSet]:
     return [raw(domain, split)]
 
 
-def oracle_test_sets(split: str = "test") -> dict[str, TestSet]:
-    """Every oracle is scored on both domains' raw test images (named by domain, as the
+def oracle_test_sets(pair: tuple[str, str], split: str = "test") -> dict[str, TestSet]:
+    """Every oracle is scored on both domains' raw test images, target first (named by domain, as the
     ``source_only`` protocol's sets, so its table can show the oracle as a row)."""
-    return {d: raw(d, split) for d in (paths.TARGET_DOMAIN, paths.SOURCE_DOMAIN)}
+    source, target = pair
+    return {d: raw(d, split) for d in (target, source)}
 
 
 def as_sources(sets: list[TestSet]) -> list[dict]:
@@ -65,7 +71,8 @@ class Protocol:
     """Base class. Subclasses set ``name`` and (optionally) ``Params``, and implement
     ``train_sets``, ``test_sets`` and ``columns``; ``self.cfg`` holds the loaded params section.
     ``labels`` (domain -> display name, given by the report, which imports the domain modules) name
-    the domains in titles and columns; without them a domain shows as its name."""
+    the domains in titles and columns; without them a domain shows as its name. ``pair``: the study's
+    (source, target)."""
 
     name: ClassVar[str]
     Params: ClassVar[type] = NoParams
@@ -74,9 +81,10 @@ class Protocol:
     # Reported values of a source study: row -> one value per column of ``columns()``.
     reported: ClassVar[dict[str, tuple[float, ...]]] = {}
 
-    def __init__(self, cfg: Any = None, labels: Mapping[str, str] | None = None):
+    def __init__(self, cfg: Any = None, labels: Mapping[str, str] | None = None, pair: tuple[str, str] = DEFAULT_PAIR):
         self.cfg = cfg if cfg is not None else self.Params()
         self.labels = dict(labels or {})
+        self.pair = tuple(pair)
 
     def label(self, domain: str) -> str:
         return self.labels.get(domain, domain)
@@ -87,7 +95,7 @@ class Protocol:
         raise NotImplementedError
 
     def test_sets(self, normalizer: str, fit_seed: int, split: str = "test", extra: bool = False) -> dict[str, TestSet]:
-        """The sets a cell is scored on, by name; ``extra``: the optional ones too (``evaluate.gta5_raw``)."""
+        """The sets a cell is scored on, by name; ``extra``: the optional ones too (``evaluate.source_raw``)."""
         raise NotImplementedError
 
     def columns(self) -> dict[str, str]:

@@ -1,7 +1,8 @@
-"""``mixed``: the first study's protocol (Table 1). Segmenters train on raw Cityscapes + GTA5
-after the row's normalizer (GTA5 into the Cityscapes style; raw for ``identity``, the study's
-baseline) and are scored on raw Cityscapes test images and on GTA5 test images after the same
-normalizer, as the study scored its UNIT-mapped model; ``average`` is the mean of the two."""
+"""``mixed``: the first study's protocol (Table 1). Segmenters train on the raw target domain + the
+source domain after the row's normalizer (``study.target`` and ``study.source``: Cityscapes + GTA5
+in the target's style; raw for ``identity``, the study's baseline) and are scored on raw target test
+images and on source test images after the same normalizer, as the study scored its UNIT-mapped
+model; ``average`` is the mean of the two."""
 from __future__ import annotations
 
 from stylenorm.protocols.base import Protocol, TestSet, normalized, raw, register
@@ -10,31 +11,46 @@ from stylenorm.protocols.base import Protocol, TestSet, normalized, raw, registe
 @register
 class Mixed(Protocol):
     name = "mixed"
-    pooled = ("cityscapes", "gta5_normalized")
-    reported = {"identity": (0.48, 0.46, 0.47), "unit": (0.51, 0.41, 0.46)}  # Table 1 (Cityscapes, GTA5, Average)
+    # Table 1 (Cityscapes, GTA5, Average), shown when the study's pair is the first study's
+    reported = {"identity": (0.48, 0.46, 0.47), "unit": (0.51, 0.41, 0.46)}
+    reported_pair = ("gta5", "cityscapes")
+
+    def __init__(self, cfg=None, labels=None, **kw):
+        super().__init__(cfg, labels, **kw)
+        source, target = self.pair
+        self.pooled = (target, f"{source}_normalized")
+        if self.pair != self.reported_pair:
+            self.reported = {}
 
     def train_sets(self, normalizer: str, fit_seed: int, split: str) -> list[TestSet]:
-        return [raw("cityscapes", split), normalized(normalizer, fit_seed, "gta5", split)]
+        source, target = self.pair
+        return [raw(target, split), normalized(normalizer, fit_seed, source, split, self.pair)]
 
     def test_sets(self, normalizer: str, fit_seed: int, split: str = "test", extra: bool = False) -> dict[str, TestSet]:
-        sets = {"cityscapes": raw("cityscapes", split), "gta5_normalized": normalized(normalizer, fit_seed, "gta5", split)}
+        source, target = self.pair
+        sets = {target: raw(target, split), f"{source}_normalized": normalized(normalizer, fit_seed, source, split, self.pair)}
         if extra and normalizer != "identity":
-            sets["gta5_raw"] = raw("gta5", split)
+            sets[f"{source}_raw"] = raw(source, split)
         return sets
 
     def columns(self) -> dict[str, str]:
-        return {self.label("cityscapes"): "cityscapes", self.label("gta5"): "gta5_normalized", "Average": "average"}
+        source, target = self.pair
+        return {self.label(target): target, self.label(source): f"{source}_normalized", "Average": "average"}
 
     def extra_columns(self) -> dict[str, str]:
-        return {f"{self.label('gta5')} raw": "gta5_raw"}
+        source = self.pair[0]
+        return {f"{self.label(source)} raw": f"{source}_raw"}
 
     def baseline_key(self, key: str) -> str:
-        return "gta5_normalized" if key == "gta5_raw" else key  # identity's GTA5 images are raw
+        source = self.pair[0]
+        return f"{source}_normalized" if key == f"{source}_raw" else key  # identity's source images are raw
 
     def title(self) -> str:
-        return "Table 1 (protocol `mixed`): test mIoU (19 classes) of Cityscapes + normalized GTA5 segmenters"
+        s, t = (self.label(d) for d in self.pair)
+        return f"Table 1 (protocol `mixed`): test mIoU (19 classes) of {t} + normalized {s} segmenters"
 
     def caption(self) -> str:
-        return ("Columns: Cityscapes = raw Cityscapes test images; GTA5 = GTA5 test images after the row's "
-                "normalizer (as the study scored its UNIT-mapped model; raw for identity); Average = mean of "
-                "Cityscapes and GTA5")
+        s, t = (self.label(d) for d in self.pair)
+        return (f"Columns: {t} = raw {t} test images; {s} = {s} test images after the row's "
+                f"normalizer (as the study scored its UNIT-mapped model; raw for identity); Average = mean of "
+                f"{t} and {s}")

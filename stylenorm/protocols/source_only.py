@@ -15,8 +15,8 @@ from stylenorm.protocols.base import Protocol, TestSet, normalized, raw, registe
 
 @dataclass(frozen=True)
 class Direction:
-    source: str  # labelled training domain [cityscapes | gta5]
-    target: str  # scored domain, never trained on [cityscapes | gta5]
+    source: str  # labelled training domain [study.source | study.target]
+    target: str  # scored domain, never trained on: the pair's other domain
 
     def __post_init__(self):
         for key in ("source", "target"):
@@ -29,13 +29,16 @@ class SourceOnly(Protocol):
     name = "source_only"
     Params = Direction
 
-    def __init__(self, cfg: Direction, labels=None):
+    def __init__(self, cfg: Direction, labels=None, **kw):
         if cfg.source == cfg.target:
             raise ValueError(f"source_only: source and target are both {cfg.source!r}")
-        super().__init__(cfg, labels)
+        super().__init__(cfg, labels, **kw)
+        if {cfg.source, cfg.target} != set(self.pair):
+            raise ValueError(f"source and target ({cfg.source}, {cfg.target}) must be the study's pair "
+                             f"(study.source {self.pair[0]}, study.target {self.pair[1]}), either way round")
 
     def train_sets(self, normalizer: str, fit_seed: int, split: str) -> list[TestSet]:
-        return [normalized(normalizer, fit_seed, self.cfg.source, split)]
+        return [normalized(normalizer, fit_seed, self.cfg.source, split, self.pair)]
 
     def test_sets(self, normalizer: str, fit_seed: int, split: str = "test", extra: bool = False) -> dict[str, TestSet]:
         return {self.cfg.target: raw(self.cfg.target, split), self.cfg.source: raw(self.cfg.source, split)}

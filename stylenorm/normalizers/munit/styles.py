@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from stylenorm.normalizers._references import image_rng, paired_references, target_references
-from stylenorm.normalizers._translator import SIDE
+from stylenorm.normalizers._translator import side
 from stylenorm.normalizers.base import Context
 from stylenorm.translators.data import resize_short_side, to_tensor
 
@@ -47,7 +47,7 @@ def style_codes(netG, ctx: Context, sources: list[Path], *, mode: str, new_size:
     """One (S,) code per source, in ``ctx.target_domain``'s style space."""
     if mode == "random":
         return [random_code(s, ctx.seed, netG.style_dim) for s in sources]
-    target, references = SIDE[ctx.target_domain], target_references(ctx)
+    target, references = side(ctx, ctx.target_domain), target_references(ctx)
     kw = dict(new_size=new_size, batch_size=batch_size, device=device)
     if mode == "reference":
         picks = paired_references(sources, references, ctx.seed)
