@@ -38,7 +38,7 @@ CODE = Path(__file__).resolve().parents[1]  # the project whose library (and par
 sys.path.insert(0, str(CODE))
 
 from stylenorm import components, domains, paths  # noqa: E402
-from stylenorm.report import BASELINE, classes_learned, grid_table, markdown  # noqa: E402
+from stylenorm.report import BASELINE, classes_learned, grid_table, markdown, pair_subsets  # noqa: E402
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("paired t-tests need two or more seeds (--seeds)")
     first = params[rows[0][0]]
     protocol = first.protocol(args.protocol, labels={d: domains.label(d) for d in pair})
-    subsets = {name: classes for d in pair for name, classes in domains.get(d).class_subsets.items()}
+    subsets = pair_subsets(pair)
     labels = [label for label, _, _ in rows]
     if len(set(labels)) != len(labels):
         raise SystemExit(f"row labels must differ: {labels}")

@@ -36,7 +36,8 @@ from stylenorm.fcn import GAIN_PLOT, direction_key, fcn_table, gain_rows
 from stylenorm.io import remove_outputs, write_csv, write_json, write_text_atomic
 from stylenorm.report import (CLASS_DELTA_PLOT, ci_figure, class_delta_rows, classes_learned, confusion_figure,
                               delta_plot_rows, display_name, fcn_markdown, grid_plot_rows, grid_table, load_cells,
-                              markdown, per_class_tables, qualitative_grid, rows, set_domains, summary_metrics)
+                              markdown, pair_subsets, per_class_tables, qualitative_grid, rows, set_domains,
+                              summary_metrics)
 from stylenorm.protocols.base import oracle_test_sets
 from stylenorm.study import other_domain
 
@@ -55,8 +56,7 @@ def report(params) -> dict:
     domain_labels = {d: domains.label(d) for d in st.domains}
     protocols = {p: params.protocol(p, labels=domain_labels) for p in st.protocols}
     fit_seed = st.fit_seed(st.seeds[0])
-    # The pair's scoring subsets beside the 19 classes (SYNTHIA -> Cityscapes: the literature's 16 and 13).
-    subsets = {name: classes for d in st.pair for name, classes in domains.get(d).class_subsets.items()}
+    subsets = pair_subsets(st.pair)
     tables, sections, class_deltas, summaries = {}, [], [], {}
     remove_outputs(*outputs)
     paths.CONFUSION_PLOT_DIR.mkdir(parents=True)

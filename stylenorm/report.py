@@ -24,7 +24,7 @@ import pandas as pd
 from PIL import Image
 from scipy import stats
 
-from stylenorm import labels, normalizers, paths
+from stylenorm import domains, labels, normalizers, paths
 from stylenorm.statistics import (bootstrap_indices, bootstrap_miou, holm, mean_ci, paired, percentile_interval,
                                   seeds_needed)
 
@@ -95,6 +95,12 @@ def _per_image(where: tuple[str, str], s: int, test_set: str) -> tuple[np.ndarra
 def set_domains(protocol, normalizers, fit_seed: int) -> dict[str, str]:
     """Test set -> the domain whose test images it holds (every optional set included)."""
     return {k: ts.domain for n in normalizers for k, ts in protocol.test_sets(n, fit_seed, extra=True).items()}
+
+
+def pair_subsets(pair: tuple[str, str]) -> dict[str, tuple[str, ...]]:
+    """The class subsets the pair's domains declare (``Domain.class_subsets``; SYNTHIA -> Cityscapes: the
+    literature's 16 and 13), scored beside the 19 classes."""
+    return {name: classes for d in pair for name, classes in domains.get(d).class_subsets.items()}
 
 
 def class_subset_columns(cells: dict[str, dict[int, dict]], protocol, subsets: dict[str, tuple[str, ...]]) -> dict[str, str]:
