@@ -433,6 +433,19 @@ def test_a_cyclegan_edit_reruns_no_unit_stage(repo):
     assert set(status) == {"report"}, status
 
 
+def test_a_protocols_base_edit_makes_only_the_stages_that_import_it_stale(repo):
+    """#21 part 6, through DVC itself: after an edit of the protocols' base, `dvc status` names every
+    segmenter cell, oracle and FCN score, their evaluations and the report, and no data, fit or
+    normalize stage (those import no protocol code, so their dependency lists do not cover it)."""
+    with open(repo / "stylenorm" / "protocols" / "base.py", "a") as f:
+        f.write("\n# an edit of the protocols' base\n")
+    status = json.loads(run([sys.executable, "-m", "dvc", "status", "--json"], repo))
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
+    importers = {name for name in lock
+                 if name.startswith(("train_seg@", "evaluate@", "train_oracle@", "evaluate_oracle@", "fcn_score@"))}
+    assert importers and set(status) == importers | {"report"}, sorted(status)
+
+
 def _kill_when(proc: subprocess.Popen, ready, timeout: float = 240) -> None:
     try:
         deadline = time.time() + timeout
