@@ -325,6 +325,23 @@ def test_another_pair_is_one_experiment_and_the_default_grid_comes_back_from_the
     assert (repo / paths.TABLE_MD).read_bytes() == table and (repo / paths.TABLE_JSON).read_bytes() == summary
 
 
+def test_cityscapes_to_foggy_makes_only_the_new_pairs_stages_stale(repo):
+    """#21: Cityscapes -> Foggy Cityscapes (a pair whose source is the default's target) makes Foggy's
+    data stages, the pair's fits, normalizations and cells and the report stale, and no data stage of
+    Cityscapes or GTA5; each cell reads the pair's images (run end to end for SYNTHIA above; `dvc status`
+    here, as `dvc repro --dry` stops at the first stage whose input does not exist yet)."""
+    edit_params(repo, lambda p: p["study"].update(domains=["cityscapes", "gta5", "foggy_cityscapes"],
+                                                  source="cityscapes", target="foggy_cityscapes"))
+    status = json.loads(run([sys.executable, "-m", "dvc", "status", "--json"], repo))
+    names = ("identity", "unit")
+    assert set(status) == ({f"{s}@foggy_cityscapes" for s in ("fetch", "unify_labels", "split")}
+                           | {f"fit@{n}-0" for n in names}
+                           | {f"normalize@{n}-0-{d}" for n in names for d in ("cityscapes", "foggy_cityscapes")}
+                           | {f"{s}@mixed-{n}-{k}" for s in ("train_seg", "evaluate") for n in names for k in (0, 1)}
+                           | {"report"}), sorted(status)
+    assert "data/normalized/cityscapes-foggy_cityscapes/unit" in status["train_seg@mixed-unit-0"][0]["changed deps"]
+
+
 def test_every_normalizer_joins_the_grid_with_a_single_seed(repo):
     """CycleGAN and the training-free normalizers plug into the same grid; with one seed the report's
     intervals come from the paired test-set bootstrap."""
