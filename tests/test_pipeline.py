@@ -332,7 +332,7 @@ def test_cityscapes_to_foggy_makes_only_the_new_pairs_stages_stale(repo):
     here, as `dvc repro --dry` stops at the first stage whose input does not exist yet)."""
     edit_params(repo, lambda p: p["study"].update(domains=["cityscapes", "gta5", "foggy_cityscapes"],
                                                   source="cityscapes", target="foggy_cityscapes"))
-    status = json.loads(run([sys.executable, "-m", "dvc", "status", "--json"], repo))
+    status = json.loads(dvc("status", "--json", cwd=repo))
     names = ("identity", "unit")
     assert set(status) == ({f"{s}@foggy_cityscapes" for s in ("fetch", "unify_labels", "split")}
                            | {f"fit@{n}-0" for n in names}
@@ -446,7 +446,7 @@ def test_a_cyclegan_edit_reruns_no_unit_stage(repo):
     model_file = Path(inspect.getfile(normalizers.get("cyclegan").model_cls())).resolve().relative_to(REPO)
     with open(repo / model_file, "a") as f:
         f.write("\n# an edit of CycleGAN's model\n")
-    status = json.loads(run([sys.executable, "-m", "dvc", "status", "--json"], repo))
+    status = json.loads(dvc("status", "--json", cwd=repo))
     assert set(status) == {"report"}, status
 
 
@@ -456,7 +456,7 @@ def test_a_protocols_base_edit_makes_only_the_stages_that_import_it_stale(repo):
     normalize stage (those import no protocol code, so their dependency lists do not cover it)."""
     with open(repo / "stylenorm" / "protocols" / "base.py", "a") as f:
         f.write("\n# an edit of the protocols' base\n")
-    status = json.loads(run([sys.executable, "-m", "dvc", "status", "--json"], repo))
+    status = json.loads(dvc("status", "--json", cwd=repo))
     lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
     importers = {name for name in lock
                  if name.startswith(("train_seg@", "evaluate@", "train_oracle@", "evaluate_oracle@", "fcn_score@"))}
@@ -645,7 +645,7 @@ def test_every_stage_reads_only_what_it_declares(reproduced):
 
 def test_dvc_metrics_show_on_the_committed_grid_fits_160_columns():
     """#20: the committed default grid's `dvc metrics show` (what a user sees after cloning) fits 160 columns."""
-    out = run([sys.executable, "-m", "dvc", "metrics", "show"], REPO)
+    out = dvc("metrics", "show", cwd=REPO)
     assert "metrics/summary/mixed/unit.json" in out and max(map(len, out.splitlines())) <= 160, out
 
 
