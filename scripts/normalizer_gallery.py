@@ -4,7 +4,7 @@ training image it is paired with, from the embedded generator; writes docs/norma
 Builds a small embedded dataset (``stylenorm/synthetic.py``, native layouts, ``--scale`` of the
 native sizes) in a temporary folder, pairs the source with a Cityscapes *training* image as the
 pipeline does (seed, image id), and runs every setting through ``Normalizer.apply``. UNIT joins
-the grid only with ``--unit-model DIR`` (a fitted ``unit`` folder, models/normalizers/unit/seed<k>),
+the grid only with ``--unit-model DIR`` (a fitted ``unit`` folder, models/normalizers/<source>-<target>/unit/seed<k>),
 its apply settings read from ``--params``.
 
 Run: python scripts/normalizer_gallery.py [--source-index 3] [--seed 0] [--unit-model DIR] [--out docs/normalizers.png]

@@ -4,7 +4,7 @@ sets' validation splits, for tuning).
 Reads   params ``base.device``, ``study.fit_seeds``, ``study.source``, ``study.target``, ``evaluate``, ``<protocol>``,
         ``<normalizer>.apply``;
         models/seg/<protocol>/<normalizer>/seed<seed>; the protocol's test and val images, raw or
-        normalized (``mixed``: raw Cityscapes, normalized GTA5 and, with evaluate.source_raw, raw GTA5;
+        normalized (``mixed``: the raw target, the normalized source and, with evaluate.source_raw, the raw source;
         ``source_only``: raw target and raw source); unified labels; split lists.
 Writes  metrics/eval/<protocol>/<normalizer>-seed<seed>.json (test mIoU per set, with ``mixed``
         pooled and average too; per-class IoU; pixel accuracy; ``val``: the same on the validation

@@ -2,9 +2,9 @@
 
 Reads   params ``base.device``, ``base.num_workers``, ``study.source``, ``study.target``, ``<normalizer>.fit``;
         the *training* splits of both domains of the pair (validation and test images are never used).
-Writes  models/normalizers/<normalizer>/seed<seed>/ (a translator's model.pt + config.yaml, its
-        live/ losses and image grids; resolved.yaml for every normalizer);
-        models/normalizers_work/<normalizer>/seed<seed>/ (resume point, kept between runs).
+Writes  models/normalizers/<source>-<target>/<normalizer>/seed<seed>/ (a translator's model.pt + config.yaml,
+        its live/ losses and image grids; resolved.yaml for every normalizer);
+        models/normalizers_work/<source>-<target>/<normalizer>/seed<seed>/ (resume point, kept between runs).
 Run     python -m stages.fit <normalizer> <seed>
         dvc exp run -S base.nproc=4    # several GPUs, DDP: dvc.yaml runs python -m stylenorm.launch 4 stages.fit ...
 A killed translator resumes from its last checkpoint on the next ``dvc repro``.
@@ -25,7 +25,7 @@ from stylenorm.study import is_main_process, normalizer_context
 def fit(name: str, seed: int, params) -> dict:
     normalizer = params.normalizer(name).build()
     ctx = normalizer_context(name, seed, params)
-    out_dir = paths.fit_dir(name, seed)
+    out_dir = paths.fit_dir(name, params.study.pair, seed)
     ctx.work_dir.mkdir(parents=True, exist_ok=True)
     if not is_main_process():  # under torchrun only rank 0 writes
         with tempfile.TemporaryDirectory() as tmp:

@@ -7,7 +7,7 @@ study's direction). Learned translators are bidirectional (no new training);
 training-free ones take their references from the other domain's training split.
 
 Reads   params ``base.device``, ``base.num_workers``, ``study.source``, ``study.target``, ``<normalizer>.apply``;
-        models/normalizers/<normalizer>/seed<seed>/; data/sampled/<domain>/images; the other
+        models/normalizers/<source>-<target>/<normalizer>/seed<seed>/; data/sampled/<domain>/images; the other
         domain's training split (the only images a training-free normalizer may use as references).
 Writes  data/normalized/<source>-<target>/<normalizer>/seed<seed>/<domain>/images/<id>.png at each source's size
         (labels are untouched: data/unified/<domain> still applies);
@@ -33,7 +33,7 @@ def normalize(name: str, seed: int, domain: str, params) -> dict:
     with atomic_dir(out_dir) as tmp:
         images = tmp / paths.IMAGES
         images.mkdir(parents=True)
-        report = normalizer.apply(ctx, paths.fit_dir(name, seed),
+        report = normalizer.apply(ctx, paths.fit_dir(name, params.study.pair, seed),
                                   [paths.sampled_dir(domain) / paths.IMAGES / f"{i}.png" for i in ids],
                                   [images / f"{i}.png" for i in ids])
     write_json(report_path, {"normalizer": name, "seed": seed, "domain": domain, "target": ctx.target_domain, **report})

@@ -4,7 +4,7 @@ training split alone (the row every domain-adaptation table ends with), once per
 Reads   params ``base``, ``seg``; the config ``seg.config``; raw <domain> train and val images
         (data/sampled/<domain>), unified labels, split lists; nothing of the other domain.
 Writes  models/seg/oracle/<domain>/seed<seed>/, models/seg_live/oracle/<domain>/seed<seed>/,
-        models/seg_work/oracle/<domain>/seed<seed>/ (as train_seg).
+        models/seg_work/oracle/<domain>/seed<seed>/ (as train_seg; the domain's whatever the pair).
 Run     python -m stages.train_oracle <domain> <seed>
 """
 from __future__ import annotations

@@ -3,12 +3,12 @@
 Reads   params ``base``, ``study.fit_seeds``, ``study.source``, ``study.target``, ``seg``, ``<protocol>``; the config ``seg.config``
         (configs/, MMSeg _base_ composition); the protocol's training and validation images: raw
         (data/sampled/<domain>) or after the normalizer (data/normalized/<source>-<target>/<normalizer>/seed<fit seed>/<domain>);
-        unified labels; split lists. ``mixed``: raw Cityscapes + normalized GTA5; ``source_only``: the
-        source domain after the normalizer (raw for identity), nothing of the target.
+        unified labels; split lists. ``mixed``: the raw target + the normalized source (Cityscapes + GTA5
+        by default); ``source_only``: the source domain after the normalizer (raw for identity), nothing of the target.
 Writes  models/seg/<protocol>/<normalizer>/seed<seed>/{model.pth, config.py};
         models/seg_live/<protocol>/<normalizer>/seed<seed>/ (DVCLive: training loss and the
-        validation loss per interval); models/seg_work/<protocol>/<normalizer>/seed<seed>/ (MMEngine
-        work_dir and resume checkpoint, kept between runs).
+        validation loss per interval); models/seg_work/<source>-<target>/<protocol>/<normalizer>/seed<seed>/
+        (MMEngine work_dir and resume checkpoint, kept between runs, one per pair).
 Run     python -m stages.train_seg <protocol> <normalizer> <seed>
         dvc exp run -S base.nproc=4    # several GPUs (MMEngine DDP): python -m stylenorm.launch 4 stages.train_seg ...
 A killed run resumes from its last checkpoint on the next ``dvc repro`` (same weights at the end).
@@ -26,7 +26,7 @@ def train_seg(protocol_name: str, name: str, seed: int, params) -> dict:
         params.normalizer(name)  # the error naming the known sections
     fit_seed = params.study.fit_seed(seed)
     model = train_cell(protocol_name, name, seed, protocol.train_sources(name, fit_seed, "train"),
-                       protocol.train_sources(name, fit_seed, "val"), params)
+                       protocol.train_sources(name, fit_seed, "val"), params, params.study.pair)
     return {"model": model, "fit_seed": fit_seed}
 
 

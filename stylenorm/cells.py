@@ -11,14 +11,16 @@ from stylenorm import paths
 from stylenorm.study import is_main_process
 
 
-def train_cell(protocol: str, row: str, seed: int, train_sources: list[dict], val_sources: list[dict], params) -> str:
+def train_cell(protocol: str, row: str, seed: int, train_sources: list[dict], val_sources: list[dict], params,
+               pair: tuple[str, str] | None = None) -> str:
     """Train the segmenter of cell (protocol, row, seed) on ``train_sources`` (``seg`` params,
-    resumable); write models/seg/..., models/seg_live/...; return the model's path."""
+    resumable from the cell's resume point: its ``pair``'s, or an oracle's with None); write models/seg/...,
+    models/seg_live/...; return the model's path."""
     if params.base.device == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # before CUDA initialises: keep MMEngine on the CPU
     from stylenorm.segmentation import build_config, train_segmenter
     model_dir = paths.seg_dir(protocol, row, seed)
-    work_dir, live_dir = paths.seg_work_dir(protocol, row, seed), paths.seg_live_dir(protocol, row, seed)
+    work_dir, live_dir = paths.seg_work_dir(protocol, row, seed, pair), paths.seg_live_dir(protocol, row, seed)
     if is_main_process():
         for d in (model_dir, live_dir):
             shutil.rmtree(d, ignore_errors=True)

@@ -1,12 +1,12 @@
 """Score a trained segmenter on test (and validation) sets: confusion matrices -> mIoU (stylenorm.metrics).
 
 Which sets a cell is scored on is its protocol's (``stylenorm.protocols``); a set is named by the
-images it holds, so a column never changes meaning with a parameter: ``cityscapes`` / ``gta5``
-(raw test images), ``gta5_normalized`` (GTA5 after the cell's normalizer, as the first study
-scored its UNIT-mapped model; raw for ``identity``), ``gta5_raw`` (untranslated GTA5 beside it, ``evaluate.source_raw``,
-on request). With a protocol's ``pooled`` sets (the first study's Cityscapes and normalized GTA5),
-``pooled`` adds their confusion matrices (every test pixel counts once) and ``average`` is the
-mean of their mIoU, the study's column.
+images it holds, so a column never changes meaning with a parameter: ``<domain>`` (raw test images:
+``cityscapes``, ``gta5``), ``<source>_normalized`` (the source after the cell's normalizer, as the first
+study scored its UNIT-mapped GTA5; raw for ``identity``), ``<source>_raw`` (the untranslated source beside
+it, ``evaluate.source_raw``, on request). With a protocol's ``pooled`` sets (``mixed``: the target and the
+normalized source), ``pooled`` adds their confusion matrices (every test pixel counts once) and
+``average`` is the mean of their mIoU, the study's column.
 
 Per image, the per-class intersections (TP) and unions (TP + FP + FN) are kept too: summing
 them over any resample of the test images gives that resample's IoU exactly, which is what a

@@ -53,7 +53,7 @@ def score_translation(predict, test_set: TestSet, out_dir: Path, resize_predicti
     """``predict(image_path) -> train ids`` over ``test_set`` (normalized source images, the source's
     labels and split list): mIoU, pixel accuracy (aAcc) and per-class IoU; confusion and per-image
     intersections/unions in ``out_dir`` as ``<source>_normalized`` (raw for identity, as ``mixed`` names
-    its GTA5 set)."""
+    its source set)."""
     from stylenorm.evaluation import evaluate_sets
     name = f"{test_set.domain}_normalized"
     results = evaluate_sets(predict, {name: test_set}, out_dir, resize_predictions=resize_predictions)

@@ -12,13 +12,14 @@ Layout (all relative to the repository root)::
     metrics/fetch_<domain>.json                  fetch report (counts, quirks)
     metrics/unify_<domain>.json                  unify_labels report (mismatches, unknowns)
     plots/class_freq_<domain>.csv                per-class pixel frequencies (dvc plots)
-    models/normalizers/<name>/seed<s>/           fit: what apply needs (a translator's model.pt + config.yaml), live/ logs
+    models/normalizers/<source>-<target>/<name>/seed<s>/        fit: what apply needs (a translator's model.pt + config.yaml), live/ logs
     models/normalizers_work/<source>-<target>/<name>/seed<s>/   fit: resume point (checkpoint, logs in progress), kept between runs
     data/normalized/<source>-<target>/<name>/seed<s>/<domain>/   normalize: images/<id>.png, every sampled image of
                                                  <domain> in the style of the pair's other domain
     metrics/normalize/<name>-seed<s>-<domain>.json  normalize: throughput
     models/seg/<protocol>/<name>/seed<k>/        train_seg: model.pth, config.py (resolved)
-    models/seg_work/<protocol>/<name>/seed<k>/   train_seg: MMEngine work_dir and resume checkpoint, kept between runs
+    models/seg_work/<source>-<target>/<protocol>/<name>/seed<k>/   train_seg: MMEngine work_dir and resume checkpoint,
+                                                 kept between runs (an oracle's: models/seg_work/oracle/<domain>/seed<k>/)
     models/seg_live/<protocol>/<name>/seed<k>/   train_seg: DVCLive training and validation loss
     data/eval/<protocol>/<name>/seed<k>/         evaluate: confusion_<set>.npy, per_image_<set>.npz, pred/<set>/<id>.png
     metrics/eval/<protocol>/<name>-seed<k>.json  evaluate: mIoU, per-class IoU, pixel accuracy per test (and val) set
@@ -75,8 +76,9 @@ def split_image_paths(domain: str, split: str) -> list[Path]:
 
 
 # ----------------------------------------------------------------------------- normalizers
-def fit_dir(name: str, seed: int) -> Path:
-    return MODELS_DIR / "normalizers" / name / f"seed{seed}"
+def fit_dir(name: str, pair: tuple[str, str], seed: int) -> Path:
+    """What a fit of ``pair`` writes and apply reads: one per pair, as a translator of one pair is not another's."""
+    return MODELS_DIR / "normalizers" / pair_name(pair) / name / f"seed{seed}"
 
 
 def fit_work_dir(name: str, pair: tuple[str, str], seed: int) -> Path:
@@ -113,8 +115,12 @@ def seg_dir(protocol: str, name: str, seed: int) -> Path:
     return MODELS_DIR / "seg" / protocol / name / f"seed{seed}"
 
 
-def seg_work_dir(protocol: str, name: str, seed: int) -> Path:
-    return MODELS_DIR / "seg_work" / protocol / name / f"seed{seed}"
+def seg_work_dir(protocol: str, name: str, seed: int, pair: tuple[str, str] | None = None) -> Path:
+    """A cell's resume point (outside DVC's outputs, kept between runs): a protocol's cell's under its ``pair``,
+    so another pair's run keeps this one's; an oracle's (``pair`` None) under its domain alone."""
+    if (protocol == ORACLE) != (pair is None):
+        raise ValueError(f"seg_work_dir({protocol!r}, ...): an oracle's takes no pair, a protocol's cell needs one")
+    return MODELS_DIR / "seg_work" / (protocol if pair is None else Path(pair_name(pair), protocol)) / name / f"seed{seed}"
 
 
 def seg_live_dir(protocol: str, name: str, seed: int) -> Path:

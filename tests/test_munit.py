@@ -247,7 +247,7 @@ def test_fit_and_normalize_stages_on_the_tiny_project(project, params):
         split(domain, params)
     summary = fit("munit", 0, params)
     assert set(LOSSES) <= set(summary)
-    assert (paths.fit_dir("munit", 0) / "model.pt").exists()
+    assert (paths.fit_dir("munit", params.study.pair, 0) / "model.pt").exists()
 
     def run(mode: str) -> dict[str, bytes]:
         params.normalizers["munit"]["apply"]["mode"] = mode  # the raw section: loaded strictly when built

@@ -30,6 +30,7 @@ from stylenorm.metrics import confusion_matrix, summarize
 from tests.conftest import REPO, dvc, edit_params, env, run, tiny_repo
 
 GRID = [("identity", 0), ("identity", 1), ("unit", 0), ("unit", 1)]  # the tiny profile's cells
+PAIR = ("gta5", "cityscapes")  # the default study.source, study.target (the tiny profile's too)
 
 
 def ran_stages(output: str) -> set[str]:
@@ -79,7 +80,7 @@ def test_repro_runs_the_grid_then_nothing(reproduced, repo):
     for name in ("identity", "unit"):
         normalized = sorted((repo / paths.normalized_dir(name, ("gta5", "cityscapes"), 0, "gta5") / paths.IMAGES).glob("*.png"))
         assert [p.name for p in normalized] == [p.name for p in sampled]  # train, val and test, nothing else
-    assert (repo / paths.fit_dir("unit", 0) / "model.pt").exists()
+    assert (repo / paths.fit_dir("unit", PAIR, 0) / "model.pt").exists()
     assert (repo / paths.fit_work_dir("unit", ("gta5", "cityscapes"), 0) / "checkpoints" / "last.pt").exists()
     for name, seed in GRID:
         metrics = json.loads((repo / paths.eval_metrics_path("mixed", name, seed)).read_text())
@@ -140,7 +141,7 @@ def test_a_grid_computed_in_one_clone_is_restored_in_another(repo, tmp_path):
     run([sys.executable, "-m", "stylenorm.runcache", "push"], repo, PYTHONPATH=str(REPO))
     other = tmp_path / "other"
     run(["git", "clone", "-q", str(repo), str(other)], tmp_path)
-    assert not (other / "dvc.lock").exists() and not (other / paths.fit_dir("unit", 0)).exists()  # code and params only
+    assert not (other / "dvc.lock").exists() and not (other / paths.fit_dir("unit", PAIR, 0)).exists()  # code and params only
     dvc("remote", "add", "--local", "-d", "shared", str(remote), cwd=other)
     out = dvc("repro", "--pull", cwd=other)
     assert ran_stages(out) <= {"report"}, out  # seconds of tables; every data, fit and cell stage restored
@@ -180,7 +181,7 @@ def test_base_nproc_runs_the_trainers_under_torchrun(repo):
     assert {"fit@unit-0", "train_seg@mixed-unit-0"} <= ran_stages(out), out
     ckpt = torch.load(repo / paths.fit_work_dir("unit", ("gta5", "cityscapes"), 0) / "checkpoints" / "last.pt", weights_only=False)
     assert ckpt["world_size"] == 2
-    log = "".join(f.read_text() for f in (repo / paths.seg_work_dir("mixed", "unit", 0)).glob("*/*.log"))  # MMEngine's
+    log = "".join(f.read_text() for f in (repo / paths.seg_work_dir("mixed", "unit", 0, PAIR)).glob("*/*.log"))  # MMEngine's
     assert "Distributed training: True" in log and "GPU number: 2" in log, log[:3000]
     lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
     assert lock["train_seg@mixed-unit-0"]["cmd"].startswith("python -m stylenorm.launch 2 stages.train_seg")
@@ -356,7 +357,7 @@ def test_every_normalizer_joins_the_grid_with_a_single_seed(repo):
     for name in new:
         row = table[name]["GTA5"]
         assert row["n"] == 1 and row["ci_low"] <= row["mean"] <= row["ci_high"] and 0 <= row["p_value"] <= 1
-    grid = Image.open(repo / paths.fit_dir("cyclegan", 0) / "live" / "plots" / "images" / "grid_000006.png")
+    grid = Image.open(repo / paths.fit_dir("cyclegan", PAIR, 0) / "live" / "plots" / "images" / "grid_000006.png")
     assert grid.size[0] == 2 * grid.size[1]  # real_A | fake_B | rec_A | idt_A over the same for B
 
 
@@ -491,11 +492,11 @@ def test_killed_translator_resumes_on_next_repro(repo):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     _kill_when(proc, lambda: checkpoint_step() >= 10)
     step = checkpoint_step()
-    assert 10 <= step < n and not (repo / paths.fit_dir("unit", 0) / "model.pt").exists()
+    assert 10 <= step < n and not (repo / paths.fit_dir("unit", PAIR, 0) / "model.pt").exists()
     out = dvc("repro", "fit@unit-0", cwd=repo)
     assert f"resuming from {paths.fit_work_dir('unit', ('gta5', 'cityscapes'), 0) / 'checkpoints' / 'last.pt'} at step {step}/{n}" in out, out
-    assert (repo / paths.fit_dir("unit", 0) / "model.pt").exists()
-    tsv = (repo / paths.fit_dir("unit", 0) / "live" / "plots" / "metrics" / "train" / "loss_G.tsv").read_bytes()
+    assert (repo / paths.fit_dir("unit", PAIR, 0) / "model.pt").exists()
+    tsv = (repo / paths.fit_dir("unit", PAIR, 0) / "live" / "plots" / "metrics" / "train" / "loss_G.tsv").read_bytes()
     assert b"\r" not in tsv and [int(r.split(b"\t")[0]) for r in tsv.splitlines()[1:]] == list(range(5, n + 1, 5))
 
 
@@ -506,7 +507,7 @@ def test_killed_segmenter_resumes_to_the_uninterrupted_weights(repo, tmp_path):
     twin = tmp_path / "twin"
     shutil.copytree(repo, twin, symlinks=True)
     stage = "train_seg@mixed-identity-0"
-    work = repo / paths.seg_work_dir("mixed", "identity", 0)
+    work = repo / paths.seg_work_dir("mixed", "identity", 0, PAIR)
 
     def checkpointed() -> bool:
         return (work / "last_checkpoint").exists() and any(work.glob("iter_1[05].pth"))
@@ -540,11 +541,12 @@ def test_paper_profile_dry_run(repo):
 
 
 # ----------------------------------------------------------------------------- what dvc.yaml declares
-def _stages(full: bool = False, unrestorable: bool = False):
+def _stages(full: bool = False, unrestorable: bool = False, study: dict | None = None):
     """Every stage of the repository's dvc.yaml as DVC resolves it (matrix cells included), by name whatever
     the cwd: (name, cmd, deps, outs); ``full``: with every protocol, normalizer and oracle in the grid (a copy
     of dvc.yaml beside an edited params.yaml), so that no stage is checked only when a user turns it on;
-    ``unrestorable``: only the stages DVC's run cache cannot hold (``stylenorm.dispatch.restorable``)."""
+    ``study``: keys of the ``study`` section set on top (another pair); ``unrestorable``: only the stages
+    DVC's run cache cannot hold (``stylenorm.dispatch.restorable``)."""
     from dvc.repo import Repo
 
     from stylenorm.dispatch import restorable
@@ -558,6 +560,7 @@ def _stages(full: bool = False, unrestorable: bool = False):
         params = yaml.safe_load((REPO / "params.yaml").read_text())
         params["study"].update(protocols=protocols.available(), normalizers=normalizers.available(),
                                oracles=["cityscapes", "gta5"])
+        params["study"].update(study or {})
         (root / "params.yaml").write_text(yaml.safe_dump(params))
     try:
         with Repo(str(root)) as r:
@@ -657,6 +660,22 @@ def test_every_stage_is_run_cacheable():
     assert not blocking, blocking
 
 
+def test_each_pairs_fits_and_resume_points_have_their_own_paths():
+    """#21: a fit is the pair's (UNIT for SYNTHIA -> Cityscapes is not GTA5 -> Cityscapes'), so its output and
+    the normalize stages reading it name the pair, as the cells' resume points do: another pair's run keeps
+    this pair's (an oracle's resume point is its domain's alone)."""
+    synthia = {"domains": ["cityscapes", "gta5", "synthia"], "source": "synthia"}
+    fits = {}
+    for pair, study in ((("gta5", "cityscapes"), None), (("synthia", "cityscapes"), synthia)):
+        stages = {name: (deps, outs) for name, _, deps, outs in _stages(full=True, study=study)}
+        fits[pair] = stages["fit@unit-0"][1]
+        assert fits[pair] == [paths.fit_dir("unit", pair, 0).as_posix()]
+        assert paths.fit_dir("unit", pair, 0).as_posix() in stages["normalize@unit-0-cityscapes"][0]
+    assert not set(fits[("gta5", "cityscapes")]) & set(fits[("synthia", "cityscapes")])
+    assert paths.seg_work_dir("mixed", "unit", 0, ("gta5", "cityscapes")) != paths.seg_work_dir("mixed", "unit", 0, ("synthia", "cityscapes"))
+    assert paths.seg_work_dir(paths.ORACLE, "cityscapes", 0) == paths.MODELS_DIR / "seg_work" / paths.ORACLE / "cityscapes" / "seed0"
+
+
 def test_dvc_yaml_paths_match_the_library():
     stages = {name: (deps, outs) for name, _, deps, outs in _stages(full=True)}
     for domain in ("cityscapes", "gta5"):
@@ -668,7 +687,7 @@ def test_dvc_yaml_paths_match_the_library():
     cells += [(paths.ORACLE, d, d) for d in ("cityscapes", "gta5")]
     for name in ("identity", "unit"):
         fit_outs = stages[f"fit@{name}-0"][1]
-        assert paths.fit_dir(name, 0).as_posix() in fit_outs
+        assert paths.fit_dir(name, PAIR, 0).as_posix() in fit_outs
         assert paths.fit_work_dir(name, ("gta5", "cityscapes"), 0).as_posix() not in fit_outs  # resume points: outside DVC's outputs
         for domain in ("cityscapes", "gta5"):
             outs = stages[f"normalize@{name}-0-{domain}"][1]
@@ -678,7 +697,7 @@ def test_dvc_yaml_paths_match_the_library():
         for seed in (0, 1, 2):
             seg_outs = stages[f"{train}@{stage}-{seed}"][1]
             assert paths.seg_dir(group, name, seed).as_posix() in seg_outs
-            assert paths.seg_work_dir(group, name, seed).as_posix() not in seg_outs
+            assert paths.seg_work_dir(group, name, seed, None if group == paths.ORACLE else PAIR).as_posix() not in seg_outs
             assert f"{paths.seg_live_dir(group, name, seed).as_posix()}/metrics.json" in seg_outs
             eval_outs = stages[f"{evaluate}@{stage}-{seed}"][1]
             assert {paths.eval_dir(group, name, seed).as_posix(),

@@ -11,7 +11,7 @@ class's ``Fit`` and ``Apply`` dataclasses (strictly: unknown keys and wrong type
 They are separate so that DVC re-runs only the apply step when an apply value changes.
 
 Stages (see dvc.yaml):
-    fit@<name>-<seed>        Normalizer.fit(ctx, out_dir)                 -> models/normalizers/<name>/seed<seed>/
+    fit@<name>-<seed>        Normalizer.fit(ctx, out_dir)                 -> models/normalizers/<source>-<target>/<name>/seed<seed>/
     normalize@<name>-<seed>  Normalizer.apply(ctx, fit_dir, sources, dests) -> data/normalized/<source>-<target>/<name>/seed<seed>/<domain>/images/
 """
 from __future__ import annotations

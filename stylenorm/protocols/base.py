@@ -10,8 +10,8 @@ protocol's baseline row. A protocol named ``x`` is ``stylenorm/protocols/x.py`` 
 
 A protocol is told the study's domain pair (``study.source``, ``study.target``; GTA5 and Cityscapes by
 default) as ``self.pair``. Test sets are named by the images they hold, so a metrics key never changes
-meaning with a parameter: ``cityscapes`` / ``gta5`` are raw test images, ``gta5_normalized`` GTA5 after
-the cell's normalizer.
+meaning with a parameter: ``<domain>`` (``cityscapes``, ``gta5``) is a domain's raw test images,
+``<source>_normalized`` the source's after the cell's normalizer.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """``cyclegan``: CycleGAN (Zhu, Park, Isola & Efros, ICCV 2017), the second study's translator.
 
-Two generators (netG_A: GTA5 -> Cityscapes, netG_B: Cityscapes -> GTA5) trained with adversarial,
+Two generators (netG_A: source -> target, netG_B: target -> source; GTA5 and Cityscapes by default) trained with adversarial,
 cycle-consistency and identity losses on the training splits of both domains. One package:
 ``networks.py`` (generators, PatchGANs, GAN losses), ``model.py`` (losses, image pools and optimisers
 on the translator contract of ``stylenorm/translators/base.py``), ``config.py`` (the ``cyclegan.fit``

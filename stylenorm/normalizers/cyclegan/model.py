@@ -3,7 +3,7 @@
 by optimize_parameters(); state_dict() for bit-identical resumption), which the shared loop drives. Defaults are the reference implementation's (junyanz/pytorch-CycleGAN-and-pix2pix,
 ``--model cycle_gan``); the second study's choices (gan_mode, dropout_D, gp_weight, norm_G) are options.
 
-Paper names (A = GTA5 = the paper's X, B = Cityscapes = Y): netG_A = G, netG_B = F, netD_A = D_Y,
+Paper names (A = the pair's source = the paper's X, B = its target = Y): netG_A = G, netG_B = F, netD_A = D_Y,
 netD_B = D_X; fake_B = G(real_A), rec_A = F(G(real_A)), idt_A = G(real_B), and symmetrically.
 
 Losses: loss_G_A / loss_G_B (adversarial, G through D_A / F through D_B), loss_cycle_A / loss_cycle_B

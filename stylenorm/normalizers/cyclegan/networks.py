@@ -1,6 +1,6 @@
 """CycleGAN's networks as plain ``nn.Module``s (Zhu, Park, Isola & Efros, ICCV 2017).
 
-Names map to the paper as follows (A = GTA5, B = Cityscapes; the paper's X = A, Y = B):
+Names map to the paper as follows (A = the pair's source, B = its target: GTA5 and Cityscapes by default; the paper's X = A, Y = B):
 
     netG_A   G   : A -> B   ResNet generator (``resnet_9blocks``)
     netG_B   F   : B -> A

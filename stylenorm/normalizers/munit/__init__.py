@@ -4,7 +4,7 @@ content code (domain-invariant) and a style code (domain-specific, 8 numbers by 
 One package: ``networks.py`` (content and style encoders, AdaIN decoders, discriminators), ``model.py``
 (losses and optimisers on the translator contract of ``stylenorm/translators/base.py``), ``config.py``
 (the ``munit.fit`` and ``munit.apply`` dataclasses), ``styles.py`` (the apply step's style codes).
-Fit trains MUNIT on the training splits of both domains (A = GTA5, B = Cityscapes) with the shared loop
+Fit trains MUNIT on the training splits of both domains (A = the pair's source, B = its target: GTA5 and Cityscapes by default) with the shared loop
 (``stylenorm/translators/train.py``); apply keeps each image's content and decodes it with a target-domain
 style code chosen by ``munit.apply.mode``:
 

@@ -2,7 +2,7 @@
 ``stylenorm.translators.base.TranslatorModel`` (set_input -> forward -> backward_G -> backward_D, driven
 by optimize_parameters(); state_dict() for bit-identical resumption), which the shared loop drives.
 
-Losses (the authors' ``MUNIT_Trainer.gen_update`` / ``dis_update``, NVlabs/MUNIT; A = GTA5, B = Cityscapes):
+Losses (the authors' ``MUNIT_Trainer.gen_update`` / ``dis_update``, NVlabs/MUNIT; A = the pair's source, B = its target: GTA5 and Cityscapes by default):
 loss_G_adv_A / loss_G_adv_B (LSGAN on fake_A = G_1(c_B, s_A) and fake_B = G_2(c_A, s_B), s ~ N(0, I)),
 loss_rec_A / loss_rec_B (L1 of the within-domain reconstructions), loss_rec_s_A / loss_rec_s_B (L1 of the
 style code re-encoded from a translation against the drawn code), loss_rec_c_A / loss_rec_c_B (L1 of the

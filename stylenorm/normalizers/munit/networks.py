@@ -1,6 +1,6 @@
 """MUNIT's networks as plain ``nn.Module``s (Huang, Liu, Belongie & Kautz, ECCV 2018).
 
-Names map to the paper as follows (A = GTA5, B = Cityscapes; the paper's domains 1 and 2):
+Names map to the paper as follows (A = the pair's source, B = its target: GTA5 and Cityscapes by default; the paper's domains 1 and 2):
 
     netEc_A, netEc_B   E^c_1, E^c_2   content encoders: conv 7x7, stride-2 convs, residual blocks,
                                       instance norm: (B, 3, H, W) -> content code c (B, C, H/4, W/4)

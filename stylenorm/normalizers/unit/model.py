@@ -20,7 +20,7 @@ How this differs from the authors' code (mingyuliutw/UNIT), on purpose:
 
 Loss names: loss_G_adv_A/B (LSGAN on fake_A/B), loss_rec_A/B (within-domain L1),
 loss_kl_A/B, loss_cycle_A/B (L1 of cyc_A/B vs real), loss_kl_cyc_A/B, loss_D_A/B.
-A = GTA5 (source), B = Cityscapes (target).
+A = the pair's source, B = its target: GTA5 and Cityscapes by default.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """UNIT's networks as plain ``nn.Module``s (Liu, Breuel & Kautz, NeurIPS 2017).
 
-Names map to the paper as follows (A = GTA5, B = Cityscapes):
+Names map to the paper as follows (A = the pair's source, B = its target: GTA5 and Cityscapes by default):
 
     netE_A, netE_B   E1, E2   private encoder layers (conv 7x7, stride-2 downsamplings, res blocks)
     shared_E         the encoders' last block, shared: both domains land in one latent space Z
