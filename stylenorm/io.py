@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -67,11 +68,24 @@ def sha256(data: bytes) -> str:
 
 def truncate_live_logs(live_dir: Path, last_step: int) -> None:
     """Drop DVCLive rows logged after ``last_step``: a killed run logs past its last checkpoint,
-    and the resumed run logs those steps again."""
+    and the resumed run logs those steps again. DVCLive writes neither a row nor its summary
+    atomically, so a kill can leave a row cut short (no newline yet: dropped) or an unreadable
+    ``metrics.json`` (removed; the resumed run writes it again at its next log)."""
+    summary = Path(live_dir) / "metrics.json"
+    if summary.exists():
+        try:
+            json.loads(summary.read_text())
+        except ValueError:
+            summary.unlink()
     for tsv in (Path(live_dir) / "plots" / "metrics").rglob("*.tsv"):
-        with tsv.open() as f:
-            rows = list(csv.DictReader(f, delimiter="\t"))
+        written = tsv.read_text()
+        text = written[:written.rfind("\n") + 1]  # without the row being written when the run was killed
+        rows = list(csv.DictReader(io.StringIO(text), delimiter="\t"))
         if not rows:
+            if not text:
+                tsv.unlink()  # cut in its header: DVCLive writes the file anew
+            elif text != written:
+                tsv.write_text(text)
             continue
         with tsv.open("w", newline="") as f:  # "\n" as DVCLive writes them, not csv's default "\r\n"
             writer = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t", lineterminator="\n")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import socket
 
@@ -170,6 +171,26 @@ def test_killed_run_resumes_to_identical_weights(cfg, project):
     steps = (project / "res/live/plots/metrics/train/loss_G.tsv").read_text().splitlines()[1:]
     assert [int(line.split("\t")[0]) for line in steps] == [2, 4, 6, 8]  # no duplicated rows after resume
     assert len(list((project / "res/live/plots/images").glob("grid_*.png"))) >= 1
+
+
+def test_a_kill_during_a_log_write_still_resumes(cfg, project):
+    """A SIGKILL can land while DVCLive rewrites its summary (metrics.json, not written atomically) or appends
+    a row: the resume must not fail on the empty summary nor keep the cut row (seen in
+    test_killed_translator_resumes_on_next_repro on a loaded machine: JSONDecodeError in Live(resume=True))."""
+    paths_A, paths_B = _train_paths(project)
+    cfg = dataclasses.replace(cfg, iterations=8, checkpoint_every=3)
+    killed = dict(model_path=project / "res/model.pt", ckpt_dir=project / "res/ckpt", live_dir=project / "res/live",
+                  paths_A=paths_A, paths_B=paths_B, seed=0, progress=False)
+    train_unit(cfg, stop_after=5, **killed)  # last checkpoint at 3, rows logged up to 4
+    live = project / "res/live"
+    (live / "metrics.json").write_text("")  # cut while the summary was rewritten
+    tsv = live / "plots/metrics/train/loss_G.tsv"
+    with tsv.open("a") as f:
+        f.write("1")  # cut while the row of step 10 (say) was appended: a row of "step 1" with no values
+    train_unit(cfg, **killed)
+    steps = tsv.read_text().splitlines()[1:]
+    assert [int(line.split("\t")[0]) for line in steps] == [2, 4, 6, 8]
+    assert json.loads((live / "metrics.json").read_text())["step"] == 8
 
 
 def _ddp_worker(rank, world, port, cfg, paths_A, paths_B, root):
