@@ -277,8 +277,11 @@ def fcn_markdown(table: dict, source: str, target: str, *, seeds, confidence: fl
 
 
 def _fmt_p(p: float) -> str:
-    """Two decimals, but never "p = 0.00": below 0.01 one significant digit more, below 0.001 a bound."""
-    return f"p = {p:.2f}" if p >= 0.01 else f"p = {p:.3f}" if p >= 0.001 else "p < 0.001"
+    """Two decimals, but never "p = 0.00": below 0.01 one significant digit more, below 0.001 a bound; and
+    three where two would round to the 0.05 threshold, so the side of it a p lies on shows."""
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.3f}" if p < 0.01 or 0.045 <= p < 0.055 else f"p = {p:.2f}"
 
 
 def _fmt_delta(row: dict, against: str = BASELINE) -> str:

@@ -140,6 +140,14 @@ def test_markdown_shows_pairs_holm_seeds_and_what_is_significant(grid):
     assert "FDA: Cityscapes 1/2/1" in text
 
 
+@pytest.mark.parametrize("p, shown", [(0.0491, "p = 0.049"), (0.0509, "p = 0.051"), (0.12, "p = 0.12"),
+                                      (0.0449, "p = 0.04"), (0.003, "p = 0.003"), (0.0004, "p < 0.001")])
+def test_a_p_value_next_to_the_threshold_shows_its_side(p, shown):
+    """A Holm p of 0.0491 listed as significant must not read "Holm p = 0.05" in the same table."""
+    from stylenorm.report import _fmt_p
+    assert _fmt_p(p) == shown
+
+
 def test_classes_learned_count_iou_above_five_percent(grid):
     cells, _ = grid
     learned = classes_learned(cells, MIXED)
