@@ -81,7 +81,7 @@ def test_repro_runs_the_grid_then_nothing(reproduced, repo):
         normalized = sorted((repo / paths.normalized_dir(name, ("gta5", "cityscapes"), 0, "gta5") / paths.IMAGES).glob("*.png"))
         assert [p.name for p in normalized] == [p.name for p in sampled]  # train, val and test, nothing else
     assert (repo / paths.fit_dir("unit", PAIR, 0) / "model.pt").exists()
-    assert (repo / paths.fit_work_dir("unit", ("gta5", "cityscapes"), 0) / "checkpoints" / "last.pt").exists()
+    assert (repo / paths.fit_work_dir("unit", PAIR, 0) / "checkpoints" / "last.pt").exists()
     for name, seed in GRID:
         metrics = json.loads((repo / paths.eval_metrics_path("mixed", name, seed)).read_text())
         assert set(metrics["mIoU"]) >= {"cityscapes", "gta5_normalized", "pooled", "average"}
@@ -179,7 +179,7 @@ def test_base_nproc_runs_the_trainers_under_torchrun(repo):
     edit_params(repo, lambda p: p["base"].update(nproc=2))
     out = dvc("repro", "train_seg@mixed-unit-0", cwd=repo)
     assert {"fit@unit-0", "train_seg@mixed-unit-0"} <= ran_stages(out), out
-    ckpt = torch.load(repo / paths.fit_work_dir("unit", ("gta5", "cityscapes"), 0) / "checkpoints" / "last.pt", weights_only=False)
+    ckpt = torch.load(repo / paths.fit_work_dir("unit", PAIR, 0) / "checkpoints" / "last.pt", weights_only=False)
     assert ckpt["world_size"] == 2
     log = "".join(f.read_text() for f in (repo / paths.seg_work_dir("mixed", "unit", 0, PAIR)).glob("*/*.log"))  # MMEngine's
     assert "Distributed training: True" in log and "GPU number: 2" in log, log[:3000]
@@ -480,7 +480,7 @@ def test_killed_translator_resumes_on_next_repro(repo):
     """Kill `dvc repro` mid-training once a checkpoint exists; the next `dvc repro` resumes from it."""
     n = 300  # iterations: room between the first checkpoints and the end for the kill to land on a loaded machine
     edit_params(repo, lambda p: p["unit"]["fit"].update(iterations=n, checkpoint_every=5, log_every=5, image_every=1000))
-    ckpt = repo / paths.fit_work_dir("unit", ("gta5", "cityscapes"), 0) / "checkpoints" / "last.pt"
+    ckpt = repo / paths.fit_work_dir("unit", PAIR, 0) / "checkpoints" / "last.pt"
 
     def checkpoint_step() -> int:
         try:  # the stage first clears the stale checkpoint of the earlier run, then writes new ones
@@ -494,7 +494,7 @@ def test_killed_translator_resumes_on_next_repro(repo):
     step = checkpoint_step()
     assert 10 <= step < n and not (repo / paths.fit_dir("unit", PAIR, 0) / "model.pt").exists()
     out = dvc("repro", "fit@unit-0", cwd=repo)
-    assert f"resuming from {paths.fit_work_dir('unit', ('gta5', 'cityscapes'), 0) / 'checkpoints' / 'last.pt'} at step {step}/{n}" in out, out
+    assert f"resuming from {paths.fit_work_dir('unit', PAIR, 0) / 'checkpoints' / 'last.pt'} at step {step}/{n}" in out, out
     assert (repo / paths.fit_dir("unit", PAIR, 0) / "model.pt").exists()
     tsv = (repo / paths.fit_dir("unit", PAIR, 0) / "live" / "plots" / "metrics" / "train" / "loss_G.tsv").read_bytes()
     assert b"\r" not in tsv and [int(r.split(b"\t")[0]) for r in tsv.splitlines()[1:]] == list(range(5, n + 1, 5))
@@ -688,7 +688,7 @@ def test_dvc_yaml_paths_match_the_library():
     for name in ("identity", "unit"):
         fit_outs = stages[f"fit@{name}-0"][1]
         assert paths.fit_dir(name, PAIR, 0).as_posix() in fit_outs
-        assert paths.fit_work_dir(name, ("gta5", "cityscapes"), 0).as_posix() not in fit_outs  # resume points: outside DVC's outputs
+        assert paths.fit_work_dir(name, PAIR, 0).as_posix() not in fit_outs  # resume points: outside DVC's outputs
         for domain in ("cityscapes", "gta5"):
             outs = stages[f"normalize@{name}-0-{domain}"][1]
             assert {paths.normalized_dir(name, ("gta5", "cityscapes"), 0, domain).as_posix(), paths.normalize_report_path(name, 0, domain).as_posix()} <= set(outs)
